@@ -1,0 +1,191 @@
+"""`derive`: the library's front door, one stage of the pipeline per call.
+
+parse → introduce intermediate variables → differentiate/combine/substitute
+(per variable) → assemble the gradient or Jacobian → simplify.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import sympy
+
+from .engine import ScalarForward, VariableDerivation, components
+from .errors import DeriveError
+from .graph import IntermediateGraph, introduce
+from .parse import parse
+from .ruletable import RuleTable, default_table, load_table
+from .sandbox import report_stage, run_limited
+from .shapes import Shape, show_math
+from .simplify import readable
+from .steps import Derivation, Partial, Step
+
+LAYOUTS = ("auto", "numerator", "denominator")
+MODES = ("auto", "forward", "reverse")
+
+
+def derive(
+    expression: str,
+    wrt: str | Sequence[str] | None = None,
+    *,
+    shapes: Mapping[str, str | Shape] | None = None,
+    layout: str = "auto",
+    mode: str = "auto",
+    simplify: bool = True,
+    timeout: float | None = None,
+    rules: Sequence[str | Path] = (),
+) -> Derivation:
+    """Derive `expression` by `wrt`, keeping every step.
+
+    `wrt` may be one name, several (a list or "x, y"), or None when the
+    expression has exactly one variable. `timeout` (seconds) runs the work in a
+    child process that is stopped when time runs out (`LimitExceeded`).
+    """
+    if layout not in LAYOUTS:
+        raise DeriveError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    if mode not in MODES:
+        raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+
+    def task() -> Derivation:
+        return _derive(expression, wrt, shapes, layout, simplify, rules)
+
+    if timeout is None:
+        return task()
+    if not timeout > 0:
+        raise DeriveError("timeout must be a positive number of seconds")
+    return run_limited(task, timeout)
+
+
+def _derive(expression, wrt, shapes, layout, simplify, rules) -> Derivation:
+    report_stage("parse")
+    table = _table(rules)
+    program = parse(expression, shapes, table)
+    shaped = [name for name, node in program.variables.items() if node.shape]
+    if shaped:
+        raise DeriveError(
+            f"{', '.join(shaped)} {'is' if len(shaped) == 1 else 'are'} declared as arrays; "
+            "vector and matrix calculus is not implemented yet")
+    report_stage("derive")
+    graph = introduce(program)
+    names, notes = _resolve_wrt(wrt, graph)
+    steps = [_introduce_step(graph, item) for item in graph.intermediates]
+    engine = ScalarForward(graph)
+    per_variable = [engine.derive(name) for name in names]
+    for derived in per_variable:
+        steps.extend(derived.steps)
+    result, used_layout, assembled = _assemble(graph, per_variable, layout)
+    if assembled is not None:
+        steps.append(assembled)
+    final_lhs = _final_lhs(graph, names, assembled)
+    if simplify:
+        report_stage("simplify")
+        simpler = readable(result)
+        if simpler != result:
+            steps.append(Step("simplify", final_lhs, simpler, "simplify",
+                              "a shorter equivalent form", shapes=_shape_note(simpler)))
+            result = simpler
+    return Derivation(
+        source=expression,
+        expression=graph.full[graph.output],
+        output=str(graph.output_symbol),
+        wrt=tuple(names),
+        steps=steps,
+        result=result,
+        rule=_chain_rule(graph, per_variable),
+        layout=used_layout,
+        shapes={},
+        symbols=dict(graph.variables),
+        notes=tuple(notes),
+    )
+
+
+def _table(rules: Sequence[str | Path]) -> RuleTable:
+    if not rules:
+        return default_table()
+    paths = tuple(Path(p) for p in rules)
+    for path in paths:
+        if not path.is_file():
+            raise DeriveError(f"rules file {str(path)!r} does not exist")
+    return load_table(paths)
+
+
+def _resolve_wrt(wrt, graph: IntermediateGraph) -> tuple[list[str], list[str]]:
+    known = sorted(graph.variables)
+    if wrt is None:
+        if len(known) == 1:
+            return known, []
+        if not known:
+            raise DeriveError("the expression has no variables; say which variable with wrt (its derivative is 0)")
+        raise DeriveError(f"the expression has several variables ({', '.join(known)}); say which with wrt")
+    names = [n for n in re.split(r"[,\s]+", wrt.strip())] if isinstance(wrt, str) else [str(n).strip() for n in wrt]
+    names = [n for n in names if n]
+    if not names:
+        raise DeriveError("wrt names no variable")
+    notes = []
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise DeriveError(f"wrt: {name!r} is not a variable name")
+        if names.count(name) > 1:
+            raise DeriveError(f"wrt names {name!r} twice")
+        if name not in graph.variables:
+            hint = difflib.get_close_matches(name, known, n=1)
+            note = f"{graph.output_symbol} does not depend on {name}, so its derivative by {name} is 0"
+            notes.append(note + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    return names, notes
+
+
+def _introduce_step(graph: IntermediateGraph, item) -> Step:
+    uses = sum(1 for n in graph.order for a in n.args if a is item.node)
+    if item.node is graph.output:
+        why = "the output, in terms of the intermediate variables"
+    elif item.user_named:
+        why = "your name for this intermediate result"
+    else:
+        why = "one operation per intermediate variable"
+    if uses > 1:
+        why += f"; used {uses} times, introduced once"
+    return Step("introduce", item.symbol, item.definition, "intermediate-variable", why)
+
+
+def _assemble(graph: IntermediateGraph, per_variable: list[VariableDerivation], layout: str):
+    outputs = components(graph)
+    vector_output = graph.output.op == "vector"
+    if not vector_output and len(per_variable) == 1:
+        return per_variable[0].results[0], "numerator" if layout == "auto" else layout, None
+    rows = [[derived.results[i] for derived in per_variable] for i in range(len(outputs))]
+    matrix = sympy.ImmutableMatrix(rows)
+    used = "numerator" if layout == "auto" else layout
+    if used == "denominator":
+        matrix = matrix.T
+    names = [d.wrt for d in per_variable]
+    kind = "Jacobian" if vector_output else "gradient"
+    lhs = Partial(str(graph.output_symbol), ", ".join(names), True)
+    shape = f"{matrix.rows}×{matrix.cols}"
+    orientation = {"numerator": "one row per output, one column per variable",
+                   "denominator": "one row per variable, one column per output"}[used]
+    why = f"collect the partial derivatives into the {kind} ({used} layout: {orientation})"
+    step = Step("combine", lhs, matrix, kind.lower(), why, shapes={"result": shape})
+    return matrix, used, step
+
+
+def _final_lhs(graph: IntermediateGraph, names: list[str], assembled: Step | None):
+    if assembled is not None:
+        return assembled.lhs
+    return Partial(str(graph.output_symbol), names[0], len(graph.variables) > 1)
+
+
+def _shape_note(value) -> dict[str, str]:
+    if isinstance(value, sympy.MatrixBase):
+        return {"result": show_math((value.rows, value.cols))}
+    return {}
+
+
+def _chain_rule(graph: IntermediateGraph, per_variable: list[VariableDerivation]) -> str:
+    if graph.output.op == "vector":
+        return "vector"
+    if any(p > 1 for derived in per_variable for p in derived.paths):
+        return "total-derivative"
+    return "single-variable"

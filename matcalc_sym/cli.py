@@ -1,0 +1,138 @@
+"""The `derive` command: typer for options, rich only when printing pretty.
+
+Every failure the user can cause ends as one `error:` line (plus the input
+with a caret when a column is known) and an exit status: 2 bad input, 3 a
+requested check failed, 4 out of time or memory. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import MatcalcError, ParseError
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class Format(str, Enum):
+    pretty = "pretty"
+    text = "text"
+    json = "json"
+
+
+class Layout(str, Enum):
+    auto = "auto"
+    numerator = "numerator"
+    denominator = "denominator"
+
+
+class Mode(str, Enum):
+    auto = "auto"
+    forward = "forward"
+    reverse = "reverse"
+
+
+_EXTENSIONS = {".json": Format.json, ".txt": Format.text}
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.command(help="Derive EXPR step by step: introduce intermediate variables, differentiate each, "
+                  "combine them with the chain rule, substitute back and simplify.\n\n"
+                  "Examples:  derive \"sin(x**2)\"    derive \"3*x**2*y\" --wrt x,y    "
+                  "derive \"z = x**2; y = sin(z)\"")
+def derive_command(
+    expression: Annotated[str, typer.Argument(metavar="EXPR", help="Expression in NumPy-flavoured Python syntax; "
+                                              "';' or new lines separate named statements (z = x**2; y = sin(z)).")],
+    wrt: Annotated[list[str] | None, typer.Option("--wrt", "-w", metavar="NAMES", help="Variable(s) to differentiate by: "
+                                                  "x, or x,y for a gradient/Jacobian. Optional when there is one.")] = None,
+    shape: Annotated[list[str] | None, typer.Option("--shape", "-s", metavar="NAME=DIMS",
+                                                    help="Declare an array variable, e.g. w=n or W=m,n.")] = None,
+    layout: Annotated[Layout, typer.Option(help="Numerator (the paper's) or denominator layout.")] = Layout.auto,
+    mode: Annotated[Mode, typer.Option(help="Forward (Jacobians) or reverse (backprop) accumulation.")] = Mode.auto,
+    output_format: Annotated[Format | None, typer.Option("--format", "-f", help="Output format "
+                                                         "(default: pretty on a terminal, text when piped).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
+                                                "extension unless --format is given).")] = None,
+    no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
+) -> None:
+    from .api import derive
+
+    try:
+        shapes = dict(_shape_option(item) for item in shape or [])
+        chosen = output_format or (_EXTENSIONS.get(output.suffix.lower()) if output else None)
+        if chosen is None:
+            chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
+        derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
+                            mode=mode.value, simplify=not no_simplify, timeout=timeout)
+        _emit(derivation, chosen, output)
+    except MatcalcError as exc:
+        raise typer.Exit(_fail(exc)) from None
+    except RecursionError:
+        raise typer.Exit(_fail(MatcalcError("the expression is nested too deeply"))) from None
+
+
+def _shape_option(text: str) -> tuple[str, str]:
+    name, sep, dims = text.partition("=")
+    if not sep or not name.strip():
+        raise MatcalcError(f"--shape {text!r}: write NAME=DIMS, e.g. w=n or W=m,n")
+    return name.strip(), dims
+
+
+def _emit(derivation, chosen: Format, output: Path | None) -> None:
+    if chosen is Format.json:
+        import json
+
+        text = json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    elif chosen is Format.pretty and output is None:
+        from rich.console import Console
+
+        Console().print(derivation)
+        return
+    else:
+        text = derivation.to_text(width=100)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MatcalcError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _fail(exc: MatcalcError) -> int:
+    message = " ".join(str(exc).split())
+    sys.stderr.write(f"error: {message}\n")
+    if isinstance(exc, ParseError):
+        caret = exc.caret()
+        if caret:
+            sys.stderr.write(caret + "\n")
+    return exc.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns (and exits with) the status."""
+    try:
+        returned = app(args=argv, standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0
+    except typer.Exit as exc:
+        code = getattr(exc, "exit_code", 0)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the user sees one line, never a traceback
+        if hasattr(exc, "format_message"):  # typer's (vendored) click usage errors
+            sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+            code = 2
+        else:
+            sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc}); please report it\n")
+            code = 1
+    if __name__ != "__main__":
+        sys.exit(code)
+    return code

@@ -1,0 +1,109 @@
+"""The expression graph: nodes shared by structure, so a DAG and not a tree.
+
+Nodes are interned by a `GraphBuilder`: building `x**2` twice yields the same
+node, which is how each shared subexpression becomes one intermediate variable.
+The builder is per-parse state (no module-level caches).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from .shapes import SCALAR, Shape
+
+#: operators that chain without deepening the nesting (a + b + c is flat to SymPy)
+_CHAIN_FAMILY = {"add": "additive", "sub": "additive", "mul": "multiplicative", "div": "multiplicative"}
+LEAF_OPS = frozenset({"var", "const"})
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Node:
+    """One operator or function application (or a leaf) with its result's shape.
+
+    `value` is the name of a variable or the SymPy value of a constant; `column`
+    is where the node was first written, for error messages.
+    """
+
+    op: str
+    args: tuple[Node, ...] = ()
+    value: Any = None
+    shape: Shape = SCALAR
+    depth: int = 0
+    column: int | None = field(default=None, compare=False)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op in LEAF_OPS
+
+    @property
+    def is_const(self) -> bool:
+        return self.op == "const"
+
+    def __repr__(self) -> str:
+        if self.op == "var":
+            return f"Node(var {self.value})"
+        if self.op == "const":
+            return f"Node(const {self.value})"
+        return f"Node({self.op}, {len(self.args)} args)"
+
+
+def nesting_depth(op: str, args: tuple[Node, ...]) -> int:
+    """Depth that counts a chain of + or × as one level, as SymPy flattens it."""
+    family = _CHAIN_FAMILY.get(op)
+    depth = 0
+    for arg in args:
+        same = family is not None and _CHAIN_FAMILY.get(arg.op) == family
+        depth = max(depth, arg.depth + (0 if same else 1))
+    return depth
+
+
+class GraphBuilder:
+    """Interns nodes so structurally equal subexpressions are one node."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[tuple, Node] = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def make(
+        self,
+        op: str,
+        args: tuple[Node, ...] = (),
+        value: Any = None,
+        shape: Shape = SCALAR,
+        column: int | None = None,
+    ) -> Node:
+        key_value = sympy.srepr(value) if isinstance(value, sympy.Basic) else value
+        key = (op, key_value, tuple(id(a) for a in args))
+        node = self._nodes.get(key)
+        if node is None:
+            node = Node(op, args, value, shape, nesting_depth(op, args), column)
+            self._nodes[key] = node
+        return node
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node reachable from `root`, arguments before users, left to right.
+
+    Iterative, so a 20 000-term sum does not exhaust the Python stack.
+    """
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for arg in reversed(node.args):
+            if id(arg) not in seen:
+                stack.append((arg, False))
+    return order

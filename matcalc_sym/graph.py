@@ -1,0 +1,125 @@
+"""Intermediate variables: the compiler's-registers view of an expression.
+
+Every operator or function application becomes one variable (u1, u2, … or the
+user's own name), innermost first; a shared subexpression is one node of the
+DAG and so one variable. The output is introduced last.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy
+
+from .errors import DeriveError
+from .expr import Node, topological_order
+from .parse import Program
+from .ruletable import RuleTable
+from .symbolic import build
+
+_RESERVED_PREFIXES = ("u", "v", "t", "h", "g")
+
+
+@dataclass(frozen=True)
+class Intermediate:
+    """One introduced variable: its symbol and its definition in earlier symbols."""
+
+    node: Node
+    symbol: sympy.Symbol
+    definition: sympy.Basic
+    user_named: bool = False
+
+
+@dataclass
+class IntermediateGraph:
+    """The DAG of a program with a symbol for every node and the full expressions."""
+
+    program: Program
+    order: list[Node]
+    symbol_of: dict[Node, sympy.Basic]
+    full: dict[Node, sympy.Basic]
+    intermediates: list[Intermediate]
+    output: Node
+    output_symbol: sympy.Symbol
+    variables: dict[str, sympy.Symbol] = field(default_factory=dict)
+
+    @property
+    def table(self) -> RuleTable:
+        return self.program.table
+
+    def substitution(self) -> dict[sympy.Basic, sympy.Basic]:
+        """Each intermediate symbol mapped to its expression in the inputs."""
+        return {item.symbol: self.full[item.node] for item in self.intermediates}
+
+
+def introduce(program: Program) -> IntermediateGraph:
+    """Name every operator application, innermost first, the output last."""
+    output = program.output
+    if output.is_leaf:
+        output = Node("identity", (output,), shape=output.shape)
+    order = topological_order(output)
+    taken = set(program.variables) | set(program.names.values())
+    output_name = program.output_name or _free_name(("y", "f", "g", "out"), taken)
+    prefix = _prefix(taken | {output_name})
+    symbol_of: dict[Node, sympy.Basic] = {}
+    full: dict[Node, sympy.Basic] = {}
+    variables: dict[str, sympy.Symbol] = {}
+    intermediates: list[Intermediate] = []
+    counter = 0
+    for node in order:
+        if node.op == "var":
+            symbol = sympy.Symbol(node.value, real=True)
+            variables[node.value] = symbol
+            symbol_of[node] = full[node] = symbol
+            continue
+        if node.op == "const":
+            symbol_of[node] = full[node] = node.value
+            continue
+        args = [symbol_of[a] for a in node.args]
+        if node is output:
+            name, user_named = output_name, program.output_name is not None
+        elif node in program.names:
+            name, user_named = program.names[node], True
+        else:
+            counter += 1
+            name, user_named = f"{prefix}{counter}", False
+        symbol = sympy.Symbol(name, real=True)
+        definition = _definition(node, args, program.table)
+        intermediates.append(Intermediate(node, symbol, definition, user_named))
+        symbol_of[node] = symbol
+        full[node] = _definition(node, [full[a] for a in node.args], program.table, evaluate=True)
+    _refuse_undefined(full[output], program.source)
+    return IntermediateGraph(program, order, symbol_of, full, intermediates, output,
+                             symbol_of[output], variables)
+
+
+def _refuse_undefined(expression: sympy.Basic, source: str) -> None:
+    """An expression that SymPy reduces to zoo or nan has no derivative to explain."""
+    if expression.has(sympy.zoo, sympy.nan):
+        raise DeriveError(f"the expression {' '.join(source.split())[:80]!r} is undefined everywhere "
+                          "(it divides by something identically zero)")
+
+
+def _definition(node: Node, args: list[sympy.Basic], table: RuleTable, evaluate: bool = False) -> sympy.Basic:
+    if node.op == "identity":
+        return args[0]
+    return build(node.op, args, table, evaluate=evaluate)
+
+
+def _free_name(candidates: tuple[str, ...], taken: set[str]) -> str:
+    for name in candidates:
+        if name not in taken:
+            return name
+    index = 1
+    while f"out{index}" in taken:
+        index += 1
+    return f"out{index}"
+
+
+def _prefix(taken: set[str]) -> str:
+    """A letter for u1, u2, … that no user name of the form <letter><digits> uses."""
+    for letter in _RESERVED_PREFIXES:
+        if not any(re.fullmatch(rf"{letter}\d+", name) for name in taken):
+            return letter
+    return "tmp"

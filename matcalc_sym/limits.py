@@ -1,0 +1,19 @@
+"""Bounds on everything a user can make big.
+
+SymPy can hang while merely *building* an expression (`2**10**10**10`,
+`gamma(10**6)`, `cos(cos(2 - exp(10**6)))`), and recursive walkers fail on
+deep input, so the parser refuses input beyond these bounds before SymPy sees
+it. The numbers are generous for hand-written mathematics and for the
+benchmarks' 3200-node expressions.
+"""
+
+MAX_INPUT_CHARS = 50_000
+MAX_NODES = 20_000
+#: nesting of functions and non-associative operators; chains of + or * do not count
+MAX_DEPTH = 100
+MAX_LITERAL = 10**12
+MAX_CONSTANT = 10**15
+MAX_EXPONENT = 1000
+MAX_STATEMENTS = 200
+#: dimension sizes when symbolic dimensions are instantiated (expand / checks)
+MAX_DIMENSION = 4096

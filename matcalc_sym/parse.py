@@ -1,0 +1,443 @@
+"""Text to expression graph, without ever running the text as Python.
+
+Python's `ast` module reads the syntax (it only parses; nothing executes) and
+each node is translated through a whitelist: numbers, names, the arithmetic
+operators, `@`, `.T`, calls of functions listed in the rules tables, bracketed
+lists, and `name = expr` statements. Everything else is a `ParseError` that
+carries the column. Sizes are bounded (see `limits`) before SymPy sees a
+number, because SymPy can hang while merely building some constants.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy
+
+from . import limits, shapes
+from .errors import ParseError, ShapeError
+from .expr import GraphBuilder, Node
+from .ruletable import SLOTS, RuleTable, default_table
+from .shapes import SCALAR, Shape
+from .symbolic import COMPARISONS, build
+
+CONSTANTS = {"pi": sympy.pi, "E": sympy.E}
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
+_UNARY = {ast.USub: "neg"}
+_COMPARE = {ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le"}
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
+_SYNTAX_NAMES = {
+    ast.Lambda: "lambda", ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions", ast.GeneratorExp: "generator expressions",
+    ast.JoinedStr: "f-strings", ast.NamedExpr: "':=' (walrus)", ast.Subscript: "indexing",
+    ast.Starred: "starred arguments", ast.Import: "import", ast.ImportFrom: "import",
+    ast.Await: "await", ast.Yield: "yield", ast.IfExp: "conditional expressions (use where)",
+    ast.BoolOp: "and/or (use where with a comparison)", ast.Dict: "dictionaries",
+    ast.Set: "sets", ast.Tuple: "tuples", ast.Slice: "slices",
+}
+
+
+@dataclass(frozen=True)
+class Program:
+    """A parsed input: the output node, the user's names, the free variables."""
+
+    source: str
+    output: Node
+    output_name: str | None
+    names: dict[Node, str] = field(default_factory=dict)
+    variables: dict[str, Node] = field(default_factory=dict)
+    table: RuleTable | None = None
+
+
+def parse(
+    text: str,
+    shapes_by_name: Mapping[str, str | Shape] | None = None,
+    table: RuleTable | None = None,
+) -> Program:
+    """Parse `text` in the input language of DESIGN.md into a `Program`."""
+    table = table or default_table()
+    declared = {name: _declared_shape(name, s) for name, s in (shapes_by_name or {}).items()}
+    translated, origin = _prepare(text)
+    module = _parse_ast(translated, origin, text)
+    translator = _Translator(text, translated, origin, table, declared)
+    return translator.program(module)
+
+
+def parse_template(text: str, table: RuleTable | None = None) -> sympy.Expr:
+    """A rule template (trusted text from a rules table) as a SymPy expression."""
+    table = table or default_table()
+    translated, origin = _prepare(text)
+    module = _parse_ast(translated, origin, text)
+    translator = _Translator(text, translated, origin, table, {}, template=True)
+    program = translator.program(module)
+    return translator.sympy_of(program.output)
+
+
+def _declared_shape(name: str, shape: str | Shape) -> Shape:
+    if not _NAME.match(name):
+        raise ShapeError(f"cannot declare a shape for {name!r}: not a variable name")
+    return shapes.parse_shape(shape) if isinstance(shape, str) else tuple(shape)
+
+
+def _prepare(text: str) -> tuple[str, list[int]]:
+    """Check the raw characters and turn `^` into `**`, keeping a column map."""
+    if not isinstance(text, str):
+        raise ParseError("the expression must be text")
+    if len(text) > limits.MAX_INPUT_CHARS:
+        raise ParseError(f"input is {len(text)} characters long; the limit is {limits.MAX_INPUT_CHARS}")
+    for i, ch in enumerate(text):
+        if ord(ch) > 126 or (ord(ch) < 32 and ch not in "\n\t\r"):
+            what = "a control character" if ord(ch) < 32 or ord(ch) == 127 else "a non-ASCII character"
+            raise ParseError(f"{what} (U+{ord(ch):04X}) is not allowed; write plain ASCII", i, text)
+    if not text.strip():
+        raise ParseError("empty input: write an expression such as sin(x**2)")
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "^":
+            out.append("**")
+            origin.extend((i, i))
+        else:
+            out.append(ch)
+            origin.append(i)
+    origin.append(len(text))
+    return "".join(out), origin
+
+
+def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
+    # A long chain like x + x + ... is a deep left-nested tree to CPython's AST
+    # builder; the input length bounds that depth, so raising the limit is safe.
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, limits.MAX_INPUT_CHARS + 1000))
+    try:
+        return ast.parse(translated, mode="exec")
+    except SyntaxError as exc:
+        column = _offset(translated, exc.lineno or 1, (exc.offset or 1) - 1)
+        message = (exc.msg or "invalid syntax").split(" (")[0]
+        raise ParseError(f"syntax error: {message}", origin[min(column, len(origin) - 1)], text) from None
+    except (RecursionError, MemoryError):
+        raise ParseError(f"input is nested too deeply (limit {limits.MAX_DEPTH} levels)") from None
+    except ValueError as exc:
+        raise ParseError(f"cannot read the input: {exc}") from None
+    finally:
+        sys.setrecursionlimit(old_limit)
+
+
+def _offset(text: str, lineno: int, col: int) -> int:
+    start = 0
+    for _ in range(lineno - 1):
+        start = text.find("\n", start) + 1
+    return max(0, min(start + col, len(text)))
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Call):
+        return list(node.args)
+    if isinstance(node, ast.List):
+        return list(node.elts)
+    if isinstance(node, ast.Attribute):
+        return [node.value]
+    if isinstance(node, ast.Compare):
+        return [node.left, *node.comparators]
+    return []
+
+
+class _Translator:
+    """Per-parse state: the node builder, the names bound so far, the column map."""
+
+    def __init__(self, text: str, translated: str, origin: list[int], table: RuleTable,
+                 declared: dict[str, Shape], template: bool = False) -> None:
+        self.text = text
+        self.translated = translated
+        self.origin = origin
+        self.table = table
+        self.declared = declared
+        self.template = template
+        self.builder = GraphBuilder()
+        self.bound: dict[str, Node] = {}
+        self.variables: dict[str, Node] = {}
+        self.names: dict[Node, str] = {}
+        self._sympy: dict[Node, sympy.Expr] = {}
+
+    # -- statements ---------------------------------------------------------
+
+    def program(self, module: ast.Module) -> Program:
+        if not module.body:
+            raise ParseError("empty input: write an expression such as sin(x**2)")
+        if len(module.body) > limits.MAX_STATEMENTS:
+            raise ParseError(f"{len(module.body)} statements; the limit is {limits.MAX_STATEMENTS}")
+        output, output_name = None, None
+        for statement in module.body:
+            output, output_name = self._statement(statement)
+        if output.op in COMPARISONS:
+            raise self.error("a comparison is only allowed as the condition of where(...)", statement)
+        return Program(self.text, output, output_name, dict(self.names), dict(self.variables), self.table)
+
+    def _statement(self, statement: ast.stmt) -> tuple[Node, str | None]:
+        if isinstance(statement, ast.Expr):
+            return self.translate(statement.value), None
+        if isinstance(statement, ast.Assign):
+            if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
+                raise self.error("only 'name = expression' assignments are allowed", statement)
+            name = statement.targets[0].id
+            self._check_new_name(name, statement.targets[0])
+            node = self.translate(statement.value)
+            self.bound[name] = node
+            if not node.is_leaf:
+                self.names.setdefault(node, name)
+            return node, name
+        kind = _SYNTAX_NAMES.get(type(statement), type(statement).__name__.lower() + " statements")
+        raise self.error(f"{kind}: not part of the input language", statement)
+
+    def _check_new_name(self, name: str, where: ast.AST) -> None:
+        if not _NAME.match(name):
+            raise self.error(f"{name!r} is not allowed as a name (letters, digits, '_'; no leading '_')", where)
+        if name in self.bound or name in self.variables:
+            raise self.error(f"{name!r} is already defined; each name is assigned once", where)
+        if name in CONSTANTS or self.table.function(name) is not None:
+            raise self.error(f"{name!r} is a built-in name and cannot be assigned", where)
+
+    # -- expressions --------------------------------------------------------
+
+    def translate(self, root: ast.AST) -> Node:
+        """Translate bottom-up with an explicit stack (no recursion on user depth)."""
+        done: dict[int, Node] = {}
+        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if ready:
+                done[id(node)] = self._node(node, [done[id(c)] for c in _children(node)])
+                continue
+            self._allow(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(_children(node)))
+        return done[id(root)]
+
+    def _allow(self, node: ast.AST) -> None:
+        allowed = (ast.BinOp, ast.UnaryOp, ast.Call, ast.List, ast.Attribute, ast.Compare, ast.Name, ast.Constant)
+        if not isinstance(node, allowed):
+            kind = _SYNTAX_NAMES.get(type(node), type(node).__name__)
+            raise self.error(f"{kind}: not part of the input language", node)
+        if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
+            raise self.error(f"operator {_op_symbol(node.op)} is not supported", node)
+        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise self.error(f"operator {_op_symbol(node.op)} is not supported", node)
+        if isinstance(node, ast.Attribute) and node.attr != "T":
+            raise self.error(f"attribute '.{node.attr}' is not allowed; only '.T' (transpose) is", node)
+        if isinstance(node, ast.Compare) and (len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE):
+            raise self.error("only single comparisons with < <= > >= are allowed", node)
+        if isinstance(node, ast.Call):
+            self._allow_call(node)
+        if isinstance(node, ast.List) and not node.elts:
+            raise self.error("an empty list is not a vector", node)
+
+    def _allow_call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name):
+            raise self.error("only named functions can be called, like sin(x)", node)
+        if node.keywords:
+            raise self.error("keyword arguments are not allowed", node.keywords[0].value)
+        name = node.func.id
+        spec = self.table.function(name)
+        if spec is None:
+            raise self.error(f"unknown function '{name}'{self._suggest(name, self._function_names())}", node)
+        if len(node.args) not in spec.arity:
+            counts = " or ".join(str(a) for a in spec.arity)
+            raise self.error(f"{name}() takes {counts} argument(s), got {len(node.args)}", node)
+
+    def _node(self, node: ast.AST, args: list[Node]) -> Node:
+        column = self.column(node)
+        if isinstance(node, ast.Constant):
+            return self._constant(node)
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.BinOp):
+            return self.apply(_BINARY[type(node.op)], args, column)
+        if isinstance(node, ast.UnaryOp):
+            return args[0] if isinstance(node.op, ast.UAdd) else self.apply("neg", args, column)
+        if isinstance(node, ast.Compare):
+            return self.apply(_COMPARE[type(node.ops[0])], args, column)
+        if isinstance(node, ast.Attribute):
+            return self.apply("transpose", args, column)
+        if isinstance(node, ast.List):
+            return self.apply("vector", args, column)
+        name = node.func.id
+        spec = self.table.function(name)
+        if spec.definition is not None:
+            return self._expand_definition(spec.definition, args, column)
+        return self.apply(spec.name, args, column)
+
+    def _expand_definition(self, definition: str, args: list[Node], column: int | None) -> Node:
+        saved = self.bound
+        self.bound = {**saved, **{slot: arg for slot, arg in zip(SLOTS, args)}}
+        try:
+            return self.translate(_definition_ast(definition))
+        finally:
+            self.bound = saved
+
+    def _constant(self, node: ast.Constant) -> Node:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = {str: "strings", bytes: "bytes", complex: "complex numbers"}.get(type(value), repr(value))
+            raise self.error(f"{kind}: not part of the input language", node)
+        if isinstance(value, int):
+            if abs(value) > limits.MAX_LITERAL:
+                raise self.error(f"the number {_abbrev(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
+            return self.builder.make("const", value=sympy.Integer(value), column=self.column(node))
+        if not (abs(value) <= limits.MAX_LITERAL):
+            raise self.error(f"the number {_abbrev(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
+        spelled = self._source(node).replace("_", "")
+        exact = sympy.Rational(spelled) if re.fullmatch(r"[0-9.eE+-]+", spelled) else sympy.Rational(value)
+        return self.builder.make("const", value=exact, column=self.column(node))
+
+    def _name(self, node: ast.Name) -> Node:
+        name = node.id
+        if name in self.bound:
+            return self.bound[name]
+        if name in CONSTANTS:
+            return self.builder.make("const", value=CONSTANTS[name], column=self.column(node))
+        if not _NAME.match(name) or (self.template and name not in SLOTS):
+            raise self.error(f"{name!r} is not allowed as a name (letters, digits, '_'; no leading '_')", node)
+        if self.table.function(name) is not None:
+            raise self.error(f"'{name}' is a function; call it like {name}(x)", node)
+        shape = self.declared.get(name, SCALAR)
+        variable = self.builder.make("var", value=name, shape=shape, column=self.column(node))
+        self.variables.setdefault(name, variable)
+        return variable
+
+    # -- building nodes -----------------------------------------------------
+
+    def apply(self, op: str, args: list[Node], column: int | None) -> Node:
+        for index, arg in enumerate(args):
+            if arg.op in COMPARISONS and not (op == "where" and index == 0):
+                raise ParseError("a comparison is only allowed as the condition of where(...)", column, self.text)
+        try:
+            shape = infer_shape(op, [a.shape for a in args], self.table)
+        except ShapeError as exc:
+            raise ShapeError(f"{exc} (column {column + 1})" if column is not None else str(exc)) from None
+        if op == "pow" and args[1].is_const:
+            self._check_exponent(args[1].value, column)
+        if all(a.is_const for a in args) and op != "vector":
+            return self._fold(op, args, column)
+        node = self.builder.make(op, tuple(args), shape=shape, column=column)
+        if len(self.builder) > limits.MAX_NODES:
+            raise ParseError(f"the expression has more than {limits.MAX_NODES} operations", column, self.text)
+        if node.depth > limits.MAX_DEPTH:
+            raise ParseError(f"the expression is nested more than {limits.MAX_DEPTH} levels deep", column, self.text)
+        return node
+
+    def _check_exponent(self, exponent: sympy.Expr, column: int | None) -> None:
+        approx = _approximate(exponent)
+        if approx is None or not abs(approx) <= limits.MAX_EXPONENT:
+            raise ParseError(f"exponent {_abbrev(exponent)} is too large (limit {limits.MAX_EXPONENT})", column, self.text)
+
+    def _fold(self, op: str, args: list[Node], column: int | None) -> Node:
+        """Fold a constant subexpression, after checking its size numerically.
+
+        The check evaluates the *unevaluated* expression with mpmath, which is
+        fast even where SymPy's automatic simplification would hang.
+        """
+        values = [a.value for a in args]
+        lazy = build(op, values, self.table, evaluate=False)
+        approx = _approximate(lazy)
+        if approx is None:
+            raise ParseError("a constant part of the expression is undefined (division by zero?)", column, self.text)
+        if abs(approx) > limits.MAX_CONSTANT:
+            raise ParseError(f"a constant part of the expression is too large (about {abs(approx):.3g})", column, self.text)
+        value = build(op, values, self.table)
+        return self.builder.make("const", value=value, column=column)
+
+    def sympy_of(self, root: Node) -> sympy.Expr:
+        """SymPy expression of a node (used for templates; the engine has its own)."""
+        from .expr import topological_order
+
+        for node in topological_order(root):
+            if node in self._sympy:
+                continue
+            if node.op == "var":
+                self._sympy[node] = sympy.Symbol(node.value, real=True)
+            elif node.op == "const":
+                self._sympy[node] = node.value
+            else:
+                self._sympy[node] = build(node.op, [self._sympy[a] for a in node.args], self.table)
+        return self._sympy[root]
+
+    # -- errors -------------------------------------------------------------
+
+    def column(self, node: ast.AST) -> int | None:
+        if not hasattr(node, "col_offset"):
+            return None
+        offset = _offset(self.translated, node.lineno, node.col_offset)
+        return self.origin[min(offset, len(self.origin) - 1)]
+
+    def _source(self, node: ast.AST) -> str:
+        start = _offset(self.translated, node.lineno, node.col_offset)
+        end = _offset(self.translated, node.end_lineno, node.end_col_offset)
+        return self.translated[start:end]
+
+    def error(self, message: str, node: ast.AST) -> ParseError:
+        return ParseError(message, self.column(node), self.text)
+
+    def _function_names(self) -> list[str]:
+        return sorted(set(self.table.functions) | set(self.table.aliases))
+
+    @staticmethod
+    def _suggest(name: str, candidates: list[str]) -> str:
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+        return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def infer_shape(op: str, arg_shapes: list[Shape], table: RuleTable) -> Shape:
+    """The result shape of `op` on operands of these shapes (NumPy semantics)."""
+    symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}.get(op, op)
+    if op == "matmul":
+        return shapes.matmul(*arg_shapes)
+    if op == "transpose":
+        return shapes.transpose(arg_shapes[0])
+    if op == "vector":
+        if any(s != SCALAR for s in arg_shapes):
+            raise ShapeError("a bracketed list must hold scalar expressions")
+        return (sympy.Integer(len(arg_shapes)),)
+    result: Shape = SCALAR
+    for s in arg_shapes:
+        result = shapes.broadcast(result, s, symbol)
+    return result
+
+
+def _approximate(expr: sympy.Expr) -> complex | None:
+    """A complex approximation; inf when too large for a float, None when undefined."""
+    try:
+        value = complex(expr.evalf(15))
+    except OverflowError:
+        return complex(float("inf"))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if value != value:
+        return None
+    return value
+
+
+def _abbrev(value) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
+
+
+def _op_symbol(op: ast.AST) -> str:
+    symbols = {ast.BitXor: "^", ast.BitAnd: "&", ast.BitOr: "|", ast.FloorDiv: "//", ast.Mod: "%",
+               ast.LShift: "<<", ast.RShift: ">>", ast.Invert: "~", ast.Not: "not"}
+    return symbols.get(type(op), type(op).__name__)
+
+
+@lru_cache(maxsize=64)
+def _definition_ast(definition: str) -> ast.AST:
+    module = ast.parse(definition, mode="eval")
+    return module.body

@@ -1,0 +1,45 @@
+"""JSON: `to_dict()` of steps and derivations, schema version 1 (see README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+SCHEMA_VERSION = 1
+
+
+def expression_to_dict(expr: sympy.Basic | None) -> dict[str, str] | None:
+    """One expression three ways: LaTeX, SymPy's srepr, and plain text."""
+    if expr is None:
+        return None
+    return {"latex": sympy.latex(expr), "srepr": sympy.srepr(expr), "text": sympy.sstr(expr)}
+
+
+def step_to_dict(step) -> dict[str, Any]:
+    return {
+        "kind": step.kind,
+        "rule": step.rule,
+        "explanation": step.explanation,
+        "wrt": step.wrt,
+        "lhs": expression_to_dict(step.lhs),
+        "formula": expression_to_dict(step.formula),
+        "rhs": expression_to_dict(step.rhs),
+        "shapes": dict(step.shapes),
+    }
+
+
+def derivation_to_dict(derivation) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "input": derivation.source,
+        "output": derivation.output,
+        "wrt": list(derivation.wrt),
+        "shapes": dict(derivation.shapes),
+        "layout": derivation.layout,
+        "chain_rule": derivation.rule,
+        "expression": expression_to_dict(derivation.expression),
+        "result": expression_to_dict(derivation.result),
+        "notes": list(derivation.notes),
+        "steps": [step_to_dict(step) for step in derivation.steps],
+    }

@@ -1,0 +1,111 @@
+"""The terminal: one titled block per run of steps, the result boxed.
+
+Equations are SymPy's Unicode pretty-printing (fractions stacked, u₁ with
+subscripts), composed side by side so `lhs = chain rule = value` shares one
+baseline. Rich does the blocks, colour (only on a terminal; NO_COLOR is
+honoured by rich itself) and width.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+
+import sympy
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+TITLES = {
+    "introduce": "Introduce intermediate variables",
+    "differentiate": "Differentiate each intermediate variable",
+    "combine": "Combine with the chain rule",
+    "substitute": "Substitute back",
+    "simplify": "Simplify",
+}
+
+
+def _printer(width: int) -> PrettyPrinter:
+    return PrettyPrinter({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
+
+
+def equation(step, width: int = 100) -> str:
+    """`lhs = formula = rhs` pretty-printed on a shared baseline."""
+    printer = _printer(width)
+    parts = [step.lhs] + ([step.formula] if step.formula is not None else []) + [step.rhs]
+    form = printer._print(parts[0])
+    for part in parts[1:]:
+        form = prettyForm(*stringPict.next(form, " = ", printer._print(part)))
+    return form.render(wrap_line=True, num_columns=width)
+
+
+def pretty(expr: sympy.Basic, width: int = 100) -> str:
+    return _printer(width).doprint(expr)
+
+
+def groups(steps: Iterable) -> Iterator[tuple[str, str | None, list]]:
+    """Consecutive steps of one kind (and one variable) form a block."""
+    current: list = []
+    for step in steps:
+        if current and (step.kind != current[0].kind or step.wrt != current[0].wrt):
+            yield current[0].kind, current[0].wrt, current
+            current = []
+        current.append(step)
+    if current:
+        yield current[0].kind, current[0].wrt, current
+
+
+_UNNAMED_RULES = ("intermediate-variable", "substitute", "simplify")
+
+
+def title(derivation) -> str:
+    by = ", ".join(derivation.wrt)
+    by = by if len(derivation.wrt) == 1 else f"({by})"
+    return f"d{derivation.output}/d{by}  of  {' '.join(derivation.source.split())}"
+
+
+def renderables(derivation, width: int = 100):
+    """What `rich` prints for a derivation: header, one panel per block, the result."""
+    from rich import box
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    yield Text(title(derivation), style="bold")
+    yield Text(f"chain rule: {derivation.rule}   layout: {derivation.layout}", style="dim")
+    for note in derivation.notes:
+        yield Text(f"note: {note}", style="yellow")
+    for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
+        items = []
+        for step in steps:
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column("equation")
+            grid.add_column("rule", style="dim", justify="right")
+            rule = "" if step.rule in _UNNAMED_RULES else step.rule
+            grid.add_row(Text(equation(step, width - 30)), Text(rule))
+            items.append(grid)
+            if step.explanation and kind == "combine":
+                items.append(Text("  " + step.explanation, style="italic dim"))
+        heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
+        yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED)
+    result = Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6))
+    yield Panel(Group(result), title="Result", title_align="left", box=box.DOUBLE, style="bold")
+
+
+def _result_lhs(derivation):
+    from ..steps import Partial
+
+    return Partial(derivation.output, ", ".join(derivation.wrt),
+                   len(derivation.wrt) > 1 or len(derivation.symbols) > 1)
+
+
+def render_text(derivation, width: int = 100) -> str:
+    """Plain text: the pretty layout with no colour codes."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                      legacy_windows=False, highlight=False)
+    for item in renderables(derivation, width):
+        console.print(item)
+    return buffer.getvalue()

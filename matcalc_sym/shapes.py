@@ -1,0 +1,92 @@
+"""Shapes as NumPy sees them: a tuple of dimensions, () for a scalar.
+
+Dimensions are SymPy integers or positive integer symbols (`n`), so a shape can
+stay symbolic through a derivation and be instantiated later.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+
+from .errors import ShapeError
+
+Shape = tuple[sympy.Expr, ...]
+SCALAR: Shape = ()
+_DIMENSION = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*|[0-9]{1,6})$")
+
+
+def dimension(text: str) -> sympy.Expr:
+    """A dimension from its spelling: `n` is a positive integer symbol, `3` a number."""
+    text = text.strip()
+    if not _DIMENSION.match(text):
+        raise ShapeError(f"bad dimension {text!r}: use a name like n or a whole number")
+    if text.isdigit():
+        value = int(text)
+        if value < 1:
+            raise ShapeError(f"bad dimension {text!r}: dimensions are at least 1")
+        return sympy.Integer(value)
+    return sympy.Symbol(text, integer=True, positive=True)
+
+
+def parse_shape(text: str) -> Shape:
+    """`"n"` → (n,), `"m,n"` → (m, n), `""` or `"()"` → scalar."""
+    text = text.strip().strip("()").strip()
+    if not text:
+        return SCALAR
+    parts = [p for p in text.split(",")]
+    if len(parts) > 2:
+        raise ShapeError(f"shape {text!r} has {len(parts)} dimensions; at most 2 are supported")
+    return tuple(dimension(p) for p in parts)
+
+
+def show(shape: Shape) -> str:
+    """NumPy's spelling: (), (n,), (m, n)."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def show_math(shape: Shape) -> str:
+    """The paper's spelling: 1, n, m×n."""
+    if not shape:
+        return "1"
+    return "×".join(str(d) for d in shape)
+
+
+def broadcast(left: Shape, right: Shape, operator: str) -> Shape:
+    """NumPy broadcasting: align on the right; equal dimensions or a 1 stretch."""
+    result: list[sympy.Expr] = []
+    for i in range(1, max(len(left), len(right)) + 1):
+        a = left[-i] if i <= len(left) else sympy.Integer(1)
+        b = right[-i] if i <= len(right) else sympy.Integer(1)
+        if a == b or b == 1:
+            result.append(a)
+        elif a == 1:
+            result.append(b)
+        else:
+            raise ShapeError(
+                f"shapes {show(left)} and {show(right)} do not broadcast together for '{operator}'"
+            )
+    return tuple(reversed(result))
+
+
+def matmul(left: Shape, right: Shape) -> Shape:
+    """Shape of `left @ right`, with NumPy's rules for 1-D operands."""
+    if not left or not right:
+        raise ShapeError(
+            f"'@' needs arrays, got shapes {show(left)} and {show(right)}; use '*' for scalars"
+        )
+    inner_left = left[-1]
+    inner_right = right[0] if len(right) == 1 else right[-2]
+    if inner_left != inner_right:
+        raise ShapeError(
+            f"shapes {show(left)} and {show(right)} do not fit for '@' "
+            f"({inner_left} ≠ {inner_right})"
+        )
+    return left[:-1] + right[:-2] + right[-1:] if len(right) == 2 else left[:-1]
+
+
+def transpose(shape: Shape) -> Shape:
+    return tuple(reversed(shape))

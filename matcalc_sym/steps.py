@@ -1,0 +1,155 @@
+"""Steps and derivations: values, not print calls.
+
+A `Step` is one line of a derivation (introduce, differentiate, combine,
+substitute, simplify); a `Derivation` is the whole answer. Renderers are
+visitors over these values, so the same derivation prints in a terminal,
+exports to LaTeX, Markdown and JSON, and evaluates numerically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy.core.symbol import Str
+
+STEP_KINDS = ("introduce", "differentiate", "combine", "substitute", "simplify")
+
+
+class Partial(sympy.Expr):
+    """The symbol ∂num/∂den (or d num/d den) as it appears in a chain rule.
+
+    Non-commutative on purpose: products of these keep the order of the chain
+    (dy/du · du/dx), which is also the right algebra for Jacobians. The names
+    are `Str` atoms, so substituting a variable never rewrites the symbol.
+    """
+
+    is_commutative = False
+
+    def __new__(cls, numerator, denominator, partial=True):
+        numerator = numerator if isinstance(numerator, Str) else Str(str(numerator))
+        denominator = denominator if isinstance(denominator, Str) else Str(str(denominator))
+        return sympy.Expr.__new__(cls, numerator, denominator, sympy.true if partial else sympy.false)
+
+    @property
+    def numerator(self) -> str:
+        return self.args[0].name
+
+    @property
+    def denominator(self) -> str:
+        return self.args[1].name
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.args[2])
+
+    def _names(self, printer) -> tuple[str, str]:
+        def name(text: str) -> str:
+            return str(printer._print(sympy.Symbol(text.strip())))
+
+        return name(self.numerator), ", ".join(name(d) for d in self.denominator.split(","))
+
+    def _sympystr(self, printer) -> str:
+        d = "∂" if self.is_partial else "d"
+        den = self.denominator if "," not in self.denominator else f"({self.denominator})"
+        return f"{d}{self.numerator}/{d}{den}"
+
+    def _latex(self, printer, exp=None) -> str:
+        d = r"\partial " if self.is_partial else "d "
+        num, den = self._names(printer)
+        if "," in self.denominator:
+            den = rf"\left({den}\right)"
+        body = rf"\frac{{{d}{num}}}{{{d}{den}}}"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        d = "∂" if self.is_partial else "d"
+        num, den = self._names(printer)
+        if "," in self.denominator:
+            den = f"({den})"
+        return prettyForm(d + num) / prettyForm(d + den)
+
+    def _eval_subs(self, old, new):
+        return self
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation.
+
+    `lhs = rhs` is what the line states; `formula`, when present, is the chain
+    rule written in ∂-symbols before the local derivatives are put in.
+    """
+
+    kind: str
+    lhs: sympy.Basic
+    rhs: sympy.Basic
+    rule: str
+    explanation: str = ""
+    formula: sympy.Basic | None = None
+    wrt: str | None = None
+    shapes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in STEP_KINDS:
+            raise ValueError(f"unknown step kind {self.kind!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        from .render.json import step_to_dict
+
+        return step_to_dict(self)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derivative with every step that led to it.
+
+    `result` is the derivative (a SymPy expression, or an ImmutableMatrix in
+    `layout` when it is not scalar-by-scalar); `rule` names the chain rule.
+    """
+
+    source: str
+    expression: sympy.Basic
+    output: str
+    wrt: tuple[str, ...]
+    steps: list[Step]
+    result: sympy.Basic
+    rule: str
+    layout: str
+    shapes: Mapping[str, str] = field(default_factory=dict)
+    symbols: Mapping[str, sympy.Basic] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def kinds(self) -> list[str]:
+        return [step.kind for step in self.steps]
+
+    def evaluate(self, values: Mapping[str, Any]) -> Any:
+        """The numeric value of `result` at `values` (a float, or a 2-D ndarray)."""
+        from .numeric import evaluate
+
+        return evaluate(self, values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (see the README for the schema)."""
+        from .render.json import derivation_to_dict
+
+        return derivation_to_dict(self)
+
+    def to_text(self, width: int = 100) -> str:
+        """The derivation as plain text (what the CLI prints when piped)."""
+        from .render.terminal import render_text
+
+        return render_text(self, width=width)
+
+    def __rich_console__(self, console, options):
+        from .render.terminal import renderables
+
+        yield from renderables(self)
+
+    def __str__(self) -> str:
+        return self.to_text()

@@ -1,0 +1,76 @@
+"""Shared checks: derivatives against sympy.diff and central finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+
+def numeric(expr, symbols, point) -> complex | None:
+    """`expr` at `point` (a dict name → float) with complex arithmetic; None if undefined."""
+    function = sympy.lambdify(symbols, expr, modules="mpmath")
+    try:
+        value = complex(function(*[complex(point[str(s)]) for s in symbols]))
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        return None
+    if not np.isfinite(value):
+        return None
+    return value
+
+
+def agree(a, b, tolerance=1e-6) -> bool:
+    return abs(a - b) <= tolerance * max(1.0, abs(a), abs(b))
+
+
+def assert_equals_sympy_diff(derivation, name: str, result=None, points=6, seed=0):
+    """The derivation's result by `name` equals sympy.diff of its expression.
+
+    Compared at random points (complex arithmetic, so log and sqrt of negative
+    numbers take the same branch on both sides); raises if no point is defined.
+    """
+    rng = np.random.default_rng(seed)
+    expression = derivation.expression
+    symbol = derivation.symbols[name]
+    expected = sympy.diff(expression, symbol)
+    got = derivation.result if result is None else result
+    symbols = sorted(derivation.symbols.values(), key=str)
+    compared = 0
+    for _ in range(points * 4):
+        point = {str(s): float(rng.uniform(-2.5, 2.5)) for s in symbols}
+        want, have = numeric(expected, symbols, point), numeric(got, symbols, point)
+        if want is None or have is None:
+            continue
+        assert agree(want, have), f"at {point}: sympy.diff gives {want}, derive gives {have}"
+        compared += 1
+        if compared == points:
+            break
+    assert compared > 0, "no point where both sides are defined"
+    return compared
+
+
+def central_difference(expression, symbols, point, name, h=1e-6) -> float:
+    """Central finite difference of a real expression by `name`."""
+    function = sympy.lambdify(symbols, expression, modules="numpy")
+    up, down = dict(point), dict(point)
+    up[name] += h
+    down[name] -= h
+    f_up = float(function(*[up[str(s)] for s in symbols]))
+    f_down = float(function(*[down[str(s)] for s in symbols]))
+    return (f_up - f_down) / (2 * h)
+
+
+def assert_matches_finite_differences(derivation, point, tolerance=1e-5):
+    """Each entry of the result agrees with a central difference at `point`."""
+    symbols = sorted(derivation.symbols.values(), key=str)
+    value = derivation.evaluate(point)
+    expression = derivation.expression
+    outputs = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
+    expected = np.array([[central_difference(f, symbols, point, name) for name in derivation.wrt]
+                         for f in outputs])
+    if derivation.layout == "denominator":
+        expected = expected.T
+    got = np.atleast_2d(np.asarray(value, dtype=float))
+    if np.ndim(value) == 0:
+        got = np.array([[value]])
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (got, expected)
