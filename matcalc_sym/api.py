@@ -13,9 +13,10 @@ from pathlib import Path
 
 import sympy
 
+from . import algebra
 from .engine import ScalarForward, VariableDerivation, components
 from .errors import DeriveError
-from .graph import IntermediateGraph, introduce
+from .graph import IntermediateGraph, array_program, introduce
 from .parse import parse
 from .ruletable import RuleTable, default_table, load_table
 from .sandbox import report_stage, run_limited
@@ -63,11 +64,6 @@ def _derive(expression, wrt, shapes, layout, simplify, rules) -> Derivation:
     report_stage("parse")
     table = _table(rules)
     program = parse(expression, shapes, table)
-    shaped = [name for name, node in program.variables.items() if node.shape]
-    if shaped:
-        raise DeriveError(
-            f"{', '.join(shaped)} {'is' if len(shaped) == 1 else 'are'} declared as arrays; "
-            "vector and matrix calculus is not implemented yet")
     report_stage("derive")
     graph = introduce(program)
     names, notes = _resolve_wrt(wrt, graph)
@@ -96,7 +92,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules) -> Derivation:
         result=result,
         rule=_chain_rule(graph, per_variable),
         layout=used_layout,
-        shapes={},
+        shapes={name: show_math(node.shape) for name, node in program.variables.items() if node.shape},
         symbols=dict(graph.variables),
         notes=tuple(notes),
     )
@@ -153,11 +149,17 @@ def _introduce_step(graph: IntermediateGraph, item) -> Step:
 def _assemble(graph: IntermediateGraph, per_variable: list[VariableDerivation], layout: str):
     outputs = components(graph)
     vector_output = graph.output.op == "vector"
-    if not vector_output and len(per_variable) == 1:
-        return per_variable[0].results[0], "numerator" if layout == "auto" else layout, None
+    arrays = array_program(graph)
+    used = "numerator" if layout == "auto" else layout
+    if arrays and len(per_variable) > 1:
+        raise DeriveError("several wrt variables with arrays: derive by one variable at a time for now")
+    if arrays or (not vector_output and len(per_variable) == 1):
+        result = per_variable[0].results[0]
+        if used == "denominator":
+            result = _transpose_result(result)
+        return result, used, None
     rows = [[derived.results[i] for derived in per_variable] for i in range(len(outputs))]
     matrix = sympy.ImmutableMatrix(rows)
-    used = "numerator" if layout == "auto" else layout
     if used == "denominator":
         matrix = matrix.T
     names = [d.wrt for d in per_variable]
@@ -169,6 +171,13 @@ def _assemble(graph: IntermediateGraph, per_variable: list[VariableDerivation], 
     why = f"collect the partial derivatives into the {kind} ({used} layout: {orientation})"
     step = Step("combine", lhs, matrix, kind.lower(), why, shapes={"result": shape})
     return matrix, used, step
+
+
+def _transpose_result(result):
+    """Denominator layout: the transpose of every case of the numerator-layout result."""
+    if isinstance(result, sympy.Piecewise):
+        return sympy.Piecewise(*[(algebra.transpose(value), condition) for value, condition in result.args])
+    return algebra.transpose(result)
 
 
 def _final_lhs(graph: IntermediateGraph, names: list[str], assembled: Step | None):
@@ -184,7 +193,7 @@ def _shape_note(value) -> dict[str, str]:
 
 
 def _chain_rule(graph: IntermediateGraph, per_variable: list[VariableDerivation]) -> str:
-    if graph.output.op == "vector":
+    if graph.output.op == "vector" or array_program(graph):
         return "vector"
     if any(p > 1 for derived in per_variable for p in derived.paths):
         return "total-derivative"

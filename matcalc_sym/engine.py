@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from . import algebra
+from .arrays import flatten_elements, is_array
 from .expr import Node
-from .graph import IntermediateGraph
-from .local import LocalDerivative, local_derivatives
+from .graph import IntermediateGraph, array_program
 from .steps import Partial, Step
+from .vector_rules import LocalJacobian, local_jacobians
 
 
 @dataclass
@@ -44,12 +46,25 @@ def count_paths(graph: IntermediateGraph, source: Node) -> dict[Node, int]:
     return paths
 
 
-class ScalarForward:
-    """The four steps of Parr & Howard for one scalar variable at a time."""
+def size_of(value) -> str:
+    """The paper's size of a value: 1 for a scalar, n for a column, 1×n for a row, m×n."""
+    if not is_array(value):
+        return "1"
+    rows, cols = value.shape
+    return str(rows) if cols == 1 else f"{rows}×{cols}"
+
+
+class Forward:
+    """The four steps of Parr & Howard, one variable at a time (forward accumulation).
+
+    Local derivatives are scalars or Jacobians; products and sums go through
+    the special-matrix algebra, so the scalar case is the ordinary chain rule.
+    """
 
     def __init__(self, graph: IntermediateGraph) -> None:
         self.graph = graph
-        self.partial_notation = len(graph.variables) > 1
+        self.arrays = array_program(graph)
+        self.partial_notation = len(graph.variables) > 1 or self.arrays
         self.substitution = graph.substitution()
 
     def name(self, node: Node) -> str:
@@ -68,6 +83,7 @@ class ScalarForward:
         depends = self._depends(source)
         paths = count_paths(graph, source)
         locals_of = self._differentiate(out, depends)
+        self.locals_of = locals_of
         totals = self._accumulate(source, depends, locals_of)
         emitted: set[Node] = set()
         for target in targets:
@@ -78,7 +94,7 @@ class ScalarForward:
                 else:
                     self._combine_total(out, source, target, depends, locals_of, totals, emitted)
             value = totals.get(target, sympy.Integer(0))
-            substituted = value.xreplace(self.substitution)
+            substituted = flatten_elements(value.xreplace(self.substitution))
             if target in depends and not target.is_leaf:
                 out.steps.append(Step(
                     "substitute", self.total(target, wrt), substituted, "substitute",
@@ -95,30 +111,42 @@ class ScalarForward:
                 depends.add(node)
         return depends
 
-    def _differentiate(self, out: VariableDerivation, depends: set[Node]) -> dict[Node, list[LocalDerivative]]:
+    def _differentiate(self, out: VariableDerivation, depends: set[Node]) -> dict[Node, list[LocalJacobian]]:
         graph = self.graph
-        locals_of: dict[Node, list[LocalDerivative]] = {}
+        locals_of: dict[Node, list[LocalJacobian]] = {}
         for item in graph.intermediates:
             node = item.node
-            if node not in depends or node.op == "vector":
+            if node not in depends or (node.op == "vector" and not self.arrays):
                 continue
-            found = local_derivatives(node, depends, graph.symbol_of, graph.table)
+            found = local_jacobians(node, depends, graph.symbol_of, graph.table)
             locals_of[node] = found
             several = sum(1 for a in dict.fromkeys(node.args) if not a.is_const) > 1
             for local in found:
-                explanation = local.rule.explain
-                if len(local.slots) > 1:
-                    explanation += f"; {self.name(local.parameter)} fills {len(local.slots)} slots, so their partials add"
+                slots = sum(1 for a in node.args if a is local.parameter)
+                explanation = local.explanation
+                if slots > 1:
+                    explanation += f"; {self.name(local.parameter)} fills {slots} slots, so their partials add"
+                shapes = {"jacobian": size_of(local.value)} if self.arrays else {}
                 out.steps.append(Step(
                     "differentiate", Partial(self.name(node), self.name(local.parameter), several or self.partial_notation),
-                    local.value, local.rule.id, explanation, wrt=out.wrt))
+                    local.value, local.rule_id, explanation, wrt=out.wrt, shapes=shapes))
         return locals_of
 
     def _accumulate(self, source, depends, locals_of) -> dict[Node, sympy.Basic]:
-        totals: dict[Node, sympy.Basic] = {source: sympy.Integer(1)}
+        seed = self.graph.symbol_of[source]
+        totals: dict[Node, sympy.Basic] = {
+            source: sympy.Identity(seed.shape[0]) if is_array(seed) else sympy.Integer(1)}
+        self.identities: dict[Node, list[str]] = {}
         for node in self.graph.order:
-            if node in locals_of:
-                totals[node] = sympy.Add(*[loc.value * totals[loc.parameter] for loc in locals_of[node]])
+            if node not in locals_of:
+                continue
+            total, used = None, []
+            for local in locals_of[node]:
+                product, identities = algebra.multiply(local.value, totals[local.parameter])
+                used.extend(identities)
+                total = product if total is None else algebra.add(total, product)
+            totals[node] = total
+            self.identities[node] = used
         return totals
 
     def _combine_single(self, out, source, target, locals_of, totals) -> None:
@@ -130,10 +158,32 @@ class ScalarForward:
             factors.append(Partial(self.name(node), self.name(local.parameter), several or self.partial_notation))
             node = local.parameter
         formula = sympy.Mul(*factors)
+        if self.arrays:
+            self._combine_vector(out, source, target, factors, totals)
+            return
         why = (f"{out.wrt} reaches {self.name(target)} along one path, so the single-variable chain rule "
                f"multiplies the {len(factors)} local derivative(s) along it")
         out.steps.append(Step("combine", self.total(target, out.wrt), totals[target],
                               "single-variable chain rule", why, formula=formula, wrt=out.wrt))
+
+    def _combine_vector(self, out, source, target, factors, totals) -> None:
+        """The vector chain rule along one path, with the shape of every factor."""
+        sizes = []
+        node = target
+        while node is not source:
+            parameter = next(loc.parameter for loc in self.locals_of[node])
+            sizes.append(_jacobian_size(self.graph.symbol_of[node], self.graph.symbol_of[parameter]))
+            node = parameter
+        result_size = _jacobian_size(self.graph.symbol_of[target], self.graph.symbol_of[source])
+        shapes = f"({result_size}) = " + "".join(f"({size})" for size in sizes)
+        used = [identity for node in _path(target, source, self.locals_of) for identity in self.identities.get(node, [])]
+        why = (f"vector chain rule: multiply the Jacobians along the path from {out.wrt} to "
+               f"{self.name(target)}, shapes {shapes}")
+        if used:
+            why += "; reduced with " + "; ".join(dict.fromkeys(used))
+        out.steps.append(Step("combine", self.total(target, out.wrt), totals[target], "vector chain rule", why,
+                              formula=sympy.Mul(*factors), wrt=out.wrt,
+                              shapes={"result": result_size, "factors": shapes}))
 
     def _combine_total(self, out, source, target, depends, locals_of, totals, emitted) -> None:
         ancestors = _ancestors(target) & depends
@@ -184,3 +234,21 @@ def _ancestors(target: Node) -> set[Node]:
         seen.add(node)
         stack.extend(node.args)
     return seen
+
+
+def _jacobian_size(numerator, denominator) -> str:
+    """Numerator layout: rows from the numerator, columns from the denominator."""
+    rows = numerator.shape[0] * numerator.shape[1] if is_array(numerator) else 1
+    cols = denominator.shape[0] * denominator.shape[1] if is_array(denominator) else 1
+    return f"{rows}×{cols}"
+
+
+def _path(target: Node, source: Node, locals_of) -> list[Node]:
+    nodes, node = [], target
+    while node is not source:
+        nodes.append(node)
+        node = next(loc.parameter for loc in locals_of[node])
+    return nodes
+
+
+ScalarForward = Forward

@@ -16,7 +16,7 @@ from .errors import DeriveError
 from .expr import Node, topological_order
 from .parse import Program
 from .ruletable import RuleTable
-from .symbolic import build
+from .symbolic import build, matrix_shape
 
 _RESERVED_PREFIXES = ("u", "v", "t", "h", "g")
 
@@ -64,12 +64,12 @@ def introduce(program: Program) -> IntermediateGraph:
     prefix = _prefix(taken | {output_name})
     symbol_of: dict[Node, sympy.Basic] = {}
     full: dict[Node, sympy.Basic] = {}
-    variables: dict[str, sympy.Symbol] = {}
+    variables: dict[str, sympy.Basic] = {}
     intermediates: list[Intermediate] = []
     counter = 0
     for node in order:
         if node.op == "var":
-            symbol = sympy.Symbol(node.value, real=True)
+            symbol = make_symbol(node.value, node.shape)
             variables[node.value] = symbol
             symbol_of[node] = full[node] = symbol
             continue
@@ -84,7 +84,7 @@ def introduce(program: Program) -> IntermediateGraph:
         else:
             counter += 1
             name, user_named = f"{prefix}{counter}", False
-        symbol = sympy.Symbol(name, real=True)
+        symbol = make_symbol(name, node.shape)
         definition = _definition(node, args, program.table)
         intermediates.append(Intermediate(node, symbol, definition, user_named))
         symbol_of[node] = symbol
@@ -96,7 +96,7 @@ def introduce(program: Program) -> IntermediateGraph:
 
 def _refuse_undefined(expression: sympy.Basic, source: str) -> None:
     """An expression that SymPy reduces to zoo or nan has no derivative to explain."""
-    if expression.has(sympy.zoo, sympy.nan):
+    if not isinstance(expression, sympy.MatrixBase) and expression.has(sympy.zoo, sympy.nan):
         raise DeriveError(f"the expression {' '.join(source.split())[:80]!r} is undefined everywhere "
                           "(it divides by something identically zero)")
 
@@ -104,7 +104,14 @@ def _refuse_undefined(expression: sympy.Basic, source: str) -> None:
 def _definition(node: Node, args: list[sympy.Basic], table: RuleTable, evaluate: bool = False) -> sympy.Basic:
     if node.op == "identity":
         return args[0]
-    return build(node.op, args, table, evaluate=evaluate)
+    return build(node.op, args, table, evaluate=evaluate, shape=node.shape)
+
+
+def make_symbol(name: str, shape: tuple) -> sympy.Basic:
+    """A real scalar symbol, or a matrix symbol (a 1-D array is an n×1 column)."""
+    if not shape:
+        return sympy.Symbol(name, real=True)
+    return sympy.MatrixSymbol(name, *matrix_shape(shape))
 
 
 def _free_name(candidates: tuple[str, ...], taken: set[str]) -> str:
@@ -123,3 +130,8 @@ def _prefix(taken: set[str]) -> str:
         if not any(re.fullmatch(rf"{letter}\d+", name) for name in taken):
             return letter
     return "tmp"
+
+
+def array_program(graph: IntermediateGraph) -> bool:
+    """True when arrays take part (a bracketed list of scalars alone is handled per entry)."""
+    return any(node.shape and node.op != "vector" for node in graph.order)

@@ -1,4 +1,10 @@
-"""Numbers from a derivation: the result evaluated with NumPy."""
+"""Numbers from a derivation: results (scalars, vectors, matrices) evaluated with NumPy.
+
+Array results are SymPy matrix expressions with the package's own classes
+(`Elementwise`, `Diag`, `ReduceSum`, `Ones`), so they are evaluated by a
+small recursive interpreter, one function per class, rather than lambdify.
+Dimension symbols (n, N) are read off the arrays given.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 import sympy
 
+from .arrays import Diag, Elem, Elementwise, ReduceSum, is_array
 from .errors import DeriveError
 
 
@@ -14,17 +21,142 @@ def evaluate(derivation, values: Mapping[str, Any]) -> Any:
     """`derivation.result` at `values`: a float when scalar, else a 2-D ndarray."""
     import numpy as np
 
-    result = derivation.result
-    free = sorted(result.free_symbols, key=str)
-    missing = [str(s) for s in free if str(s) not in values]
+    value = evaluate_expression(derivation.result, values, derivation.symbols)
+    if is_array_valued(derivation.result):
+        return np.atleast_2d(np.asarray(value, dtype=float))
+    return float(np.real_if_close(value))
+
+
+def evaluate_expression(expr: sympy.Basic, values: Mapping[str, Any], symbols: Mapping[str, sympy.Basic]) -> Any:
+    """Any expression the engine builds, at `values` (1-D inputs are columns)."""
+    import numpy as np
+
+    env: dict[sympy.Basic, Any] = {}
+    dims: dict[sympy.Symbol, int] = {}
+    for name, symbol in symbols.items():
+        if name not in values:
+            continue
+        if isinstance(symbol, sympy.MatrixSymbol):
+            array = np.asarray(values[name], dtype=float)
+            array = array.reshape(-1, 1) if array.ndim == 1 else array
+            if array.ndim != 2:
+                raise DeriveError(f"evaluate: {name} must be a 1-D or 2-D array")
+            for dim, size in zip(symbol.shape, array.shape):
+                if isinstance(dim, sympy.Symbol):
+                    if dims.setdefault(dim, size) != size:
+                        raise DeriveError(f"evaluate: {name} has {size} where {dim} = {dims[dim]} elsewhere")
+                elif int(dim) != size:
+                    raise DeriveError(f"evaluate: {name} should have shape {symbol.shape}, got {array.shape}")
+            env[symbol] = array
+        else:
+            env[symbol] = float(values[name])
+    missing = sorted(str(s) for s in _free(expr) if s not in env and not (isinstance(s, sympy.Symbol) and s in dims))
     if missing:
         raise DeriveError(f"evaluate needs a value for {', '.join(missing)}")
-    arguments = [np.asarray(values[str(s)], dtype=float) for s in free]
     with np.errstate(all="ignore"):
+        return _Interpreter(env, dims).value(expr)
+
+
+def is_array_valued(expr) -> bool:
+    """An array, or a case split whose cases are arrays."""
+    if isinstance(expr, sympy.Piecewise):
+        return any(is_array(value) for value, _ in expr.args)
+    return is_array(expr)
+
+
+def _free(expr) -> set:
+    found = set()
+    for e in sympy.preorder_traversal(expr):
+        if isinstance(e, sympy.MatrixSymbol) or isinstance(e, sympy.Symbol) and not any(isinstance(e, t) for t in ()):
+            found.add(e)
+    return {s for s in found if not (isinstance(s, sympy.Symbol) and s.is_integer and s.is_positive)} | {
+        s for s in found if isinstance(s, sympy.MatrixSymbol)}
+
+
+class _Interpreter:
+    """One method per expression class; scalars go through lambdify."""
+
+    def __init__(self, env: dict, dims: dict) -> None:
+        import numpy as np
+
+        self.np = np
+        self.env = env
+        self.dims = dims
+
+    def size(self, dim) -> int:
+        return int(sympy.sympify(dim).xreplace(self.dims))  # safe: a dimension expression, not user text
+
+    def value(self, expr):
+        np = self.np
+        if expr in self.env:
+            return self.env[expr]
+        if isinstance(expr, sympy.MatrixSymbol):
+            raise DeriveError(f"evaluate needs a value for {expr}")
+        if isinstance(expr, sympy.Identity):
+            return np.eye(self.size(expr.shape[0]))
+        if isinstance(expr, sympy.OneMatrix):
+            return np.ones((self.size(expr.shape[0]), self.size(expr.shape[1])))
+        if isinstance(expr, sympy.ZeroMatrix):
+            return np.zeros((self.size(expr.shape[0]), self.size(expr.shape[1])))
+        if isinstance(expr, sympy.Transpose):
+            return np.transpose(self.value(expr.arg))
+        if isinstance(expr, sympy.MatMul):
+            return self._product(expr.args)
+        if isinstance(expr, sympy.MatAdd):
+            return sum(self.value(a) for a in expr.args)
+        if isinstance(expr, Diag):
+            return np.diag(np.ravel(self.value(expr.vector)))
+        if isinstance(expr, sympy.MatrixBase):
+            return np.array([[self.value(e) for e in row] for row in expr.tolist()], dtype=float)
+        if isinstance(expr, Elementwise):
+            shape = (self.size(expr.shape[0]), self.size(expr.shape[1]))
+            return np.broadcast_to(self._scalar(expr.body), shape).astype(float)
+        if isinstance(expr, sympy.Piecewise) and any(is_array(v) for v, _ in expr.args):
+            for value, condition in expr.args:
+                if condition == sympy.true or bool(self._scalar(condition)):
+                    return self.value(value)
+            raise DeriveError("evaluate: no case of the piecewise result applies")
+        return self._scalar(expr)
+
+    def _product(self, factors):
+        np = self.np
+        result = None
+        for factor in factors:
+            v = self.value(factor)
+            if result is None:
+                result = v
+            elif np.ndim(result) == 2 and np.ndim(v) == 2:
+                result = result @ v
+            else:
+                result = result * v
+        return result
+
+    def _scalar(self, expr):
+        """A scalar (or element-wise) expression: array-valued atoms first, then lambdify."""
+        np = self.np
+        replacements = {}
+        for atom in sympy.preorder_traversal(expr):
+            if isinstance(atom, (Elem, ReduceSum)) and atom not in replacements:
+                replacements[atom] = sympy.Dummy("a")
+        inner = {}
+        for atom, dummy in replacements.items():
+            if isinstance(atom, Elem):
+                inner[dummy] = self.value(atom.array)
+            else:
+                inner[dummy] = np.sum(self.value(atom.array))
+        body = expr.xreplace(replacements)
+        scalars = sorted((s for s in body.free_symbols if not isinstance(s, sympy.Dummy)), key=str)
+        for s in scalars:
+            if s in self.dims:
+                inner[s] = self.dims[s]
+            elif s in self.env:
+                inner[s] = self.env[s]
+            else:
+                raise DeriveError(f"evaluate needs a value for {s}")
+        arguments = list(inner)
+        function = sympy.lambdify(arguments, body, modules="numpy")
         try:
-            value = sympy.lambdify(free, result, modules="numpy")(*arguments)
+            return function(*[inner[a] for a in arguments])
         except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, entry by entry
-            value = np.vectorize(sympy.lambdify(free, result, modules="mpmath"), otypes=[object])(*arguments)
-    if isinstance(result, sympy.MatrixBase):
-        return np.array(value, dtype=float).reshape(result.shape)
-    return float(value)
+            function = sympy.lambdify(arguments, body, modules="mpmath")
+            return np.vectorize(function, otypes=[float])(*[inner[a] for a in arguments])

@@ -28,6 +28,8 @@ from .shapes import SCALAR, Shape
 from .symbolic import COMPARISONS, build
 
 CONSTANTS = {"pi": sympy.pi, "E": sympy.E}
+#: 1-D @ 1-D is the dot product, which the paper writes as a sum of an element-wise product
+DOT_DEFINITION = "sum(u*v)"
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 _UNARY = {ast.USub: "neg"}
 _COMPARE = {ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le"}
@@ -261,7 +263,11 @@ class _Translator:
         if isinstance(node, ast.Name):
             return self._name(node)
         if isinstance(node, ast.BinOp):
-            return self.apply(_BINARY[type(node.op)], args, column)
+            op = _BINARY[type(node.op)]
+            if op == "matmul" and len(args[0].shape) == 1 and len(args[1].shape) == 1:
+                shapes.matmul(args[0].shape, args[1].shape)  # the same length, or a ShapeError
+                return self._expand_definition(DOT_DEFINITION, args, column)
+            return self.apply(op, args, column)
         if isinstance(node, ast.UnaryOp):
             return args[0] if isinstance(node.op, ast.UAdd) else self.apply("neg", args, column)
         if isinstance(node, ast.Compare):
@@ -407,6 +413,9 @@ def infer_shape(op: str, arg_shapes: list[Shape], table: RuleTable) -> Shape:
         if any(s != SCALAR for s in arg_shapes):
             raise ShapeError("a bracketed list must hold scalar expressions")
         return (sympy.Integer(len(arg_shapes)),)
+    spec = table.function(op)
+    if spec is not None and spec.kind == "reduction":
+        return SCALAR
     result: Shape = SCALAR
     for s in arg_shapes:
         result = shapes.broadcast(result, s, symbol)

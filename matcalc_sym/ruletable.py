@@ -36,6 +36,7 @@ class FunctionSpec:
     arity: tuple[int, ...] = (1,)
     sympy_name: str | None = None
     definition: str | None = None
+    kind: str = "elementwise"
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,27 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class JacobianRule:
+    """Which Jacobian form an array operation gets (forms live in vector_rules.py)."""
+
+    id: str
+    match: str
+    form: str
+    operands: tuple[str, ...] | None = None
+    slot: str | None = None
+    explain: str = ""
+    source: str = ""
+    origin: str = ""
+
+
+@dataclass(frozen=True)
 class RuleTable:
     """All rules and functions known to one derivation."""
 
     rules: tuple[Rule, ...]
     functions: dict[str, FunctionSpec]
     aliases: dict[str, str]
+    jacobians: tuple[JacobianRule, ...] = ()
 
     def function(self, name: str) -> FunctionSpec | None:
         return self.functions.get(self.aliases.get(name, name))
@@ -128,11 +144,14 @@ def _functions_from(data: dict, origin: str) -> tuple[dict[str, FunctionSpec], d
     functions: dict[str, FunctionSpec] = {}
     aliases: dict[str, str] = {}
     for name, spec in data.get("functions", {}).items():
-        if not isinstance(spec, dict) or not ("sympy" in spec or "definition" in spec):
-            raise RuleFileError(f"{origin}: function {name!r} needs a 'sympy' or 'definition' field")
+        if not isinstance(spec, dict) or not ("sympy" in spec or "definition" in spec or "kind" in spec):
+            raise RuleFileError(f"{origin}: function {name!r} needs a 'sympy', 'definition' or 'kind' field")
         arity = spec.get("arity", 1)
         arity = tuple(arity) if isinstance(arity, list) else (int(arity),)
-        functions[name] = FunctionSpec(name, arity, spec.get("sympy"), spec.get("definition"))
+        kind = spec.get("kind", "elementwise")
+        if kind not in ("elementwise", "reduction"):
+            raise RuleFileError(f"{origin}: function {name!r}: field 'kind' must be elementwise or reduction")
+        functions[name] = FunctionSpec(name, arity, spec.get("sympy"), spec.get("definition"), kind)
         for alias in spec.get("aliases", []):
             aliases[alias] = name
     return functions, aliases
@@ -141,6 +160,7 @@ def _functions_from(data: dict, origin: str) -> tuple[dict[str, FunctionSpec], d
 def load_table(paths: tuple[Path, ...] = ()) -> RuleTable:
     """The shipped tables plus any user files (user rules are tried first)."""
     rules: list[Rule] = []
+    jacobians: list[JacobianRule] = []
     functions: dict[str, FunctionSpec] = {}
     aliases: dict[str, str] = {}
     sources = [(str(p), Path(p).read_bytes()) for p in paths]
@@ -156,9 +176,24 @@ def load_table(paths: tuple[Path, ...] = ()) -> RuleTable:
         for alias, name in more_aliases.items():
             aliases.setdefault(alias, name)
         rules.extend(_rule_from(entry, origin) for entry in data.get("rule", []))
+        jacobians.extend(_jacobian_from(entry, origin) for entry in data.get("jacobian", []))
     generic = [r for r in rules if r.generic]
     ordered = tuple([r for r in rules if not r.generic] + generic)
-    return RuleTable(ordered, functions, aliases)
+    return RuleTable(ordered, functions, aliases, tuple(jacobians))
+
+
+def _jacobian_from(entry: dict, origin: str) -> JacobianRule:
+    where = f"{origin}: jacobian {entry.get('id', '?')!r}"
+    for key in ("id", "match", "form"):
+        if not isinstance(entry.get(key), str):
+            raise RuleFileError(f"{where}: field '{key}' must be a string")
+    unknown = set(entry) - {"id", "match", "form", "operands", "slot", "explain", "source"}
+    if unknown:
+        raise RuleFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    operands = entry.get("operands")
+    return JacobianRule(entry["id"], entry["match"], entry["form"],
+                        tuple(operands) if operands is not None else None, entry.get("slot"),
+                        str(entry.get("explain", "")), str(entry.get("source", "")), origin)
 
 
 @lru_cache(maxsize=1)

@@ -23,12 +23,14 @@ def readable(expr: sympy.Basic) -> sympy.Basic:
     """The shortest of a few equivalent forms of `expr`."""
     if isinstance(expr, sympy.MatrixBase):
         return expr.applyfunc(readable)
+    if _is_array_expression(expr):
+        return readable_array(expr)
     size = sympy.count_ops(expr)
     if size > UNTOUCHED:
         return expr
     candidates = [expr]
     if expr.has(sympy.Piecewise):
-        candidates.append(sympy.piecewise_fold(expr))
+        candidates.append(relu_on_active_branch(sympy.piecewise_fold(expr)))
     candidates.append(sympy.factor_terms(expr))
     if not _has_large_power(expr):
         candidates.append(sympy.expand(expr))
@@ -48,3 +50,54 @@ def _functions(expr: sympy.Basic) -> set[type]:
 
 def _has_large_power(expr: sympy.Basic) -> bool:
     return any(p.exp.is_Integer and abs(p.exp) > 6 and p.base.is_Add for p in expr.atoms(sympy.Pow))
+
+
+def _is_array_expression(expr) -> bool:
+    from .arrays import Elem, ReduceSum
+
+    return isinstance(expr, sympy.MatrixExpr) or any(
+        isinstance(e, (Elem, ReduceSum, sympy.MatrixExpr)) for e in sympy.preorder_traversal(expr))
+
+
+def readable_array(expr: sympy.Basic) -> sympy.Basic:
+    """Array results: simplify each element-wise body, and pull a scalar case split out front.
+
+    SymPy's own simplify recurses without end on matrix expressions, so it
+    never sees them: only the scalar bodies of `Elementwise` arrays are
+    simplified, and c·M with c piecewise becomes a piecewise matrix.
+    """
+    from .algebra import join, split
+    from .arrays import Elem, Elementwise
+
+    def body(e):
+        return Elementwise(_simplify_body(e.body), *e.shape)
+
+    expr = expr.replace(lambda e: isinstance(e, Elementwise), body)
+    coefficient, core = split(expr)
+    if core is not None and isinstance(coefficient, sympy.Piecewise):
+        return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
+    del Elem
+    return expr
+
+
+def _simplify_body(body: sympy.Basic) -> sympy.Basic:
+    from .arrays import Elem
+
+    if body.has(sympy.Piecewise):
+        body = relu_on_active_branch(sympy.piecewise_fold(body))
+    if any(isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixSymbol)
+           for a in body.atoms(Elem) for e in sympy.preorder_traversal(a.array)):
+        return sympy.factor_terms(body)
+    return readable(body)
+
+
+def relu_on_active_branch(expr: sympy.Basic) -> sympy.Basic:
+    """max(0, z) is z on the branch whose condition is z > 0 (and 0 where z ≤ 0)."""
+    if not isinstance(expr, sympy.Piecewise):
+        return expr
+    pieces = []
+    for value, condition in expr.args:
+        if isinstance(condition, sympy.StrictGreaterThan) and condition.rhs == 0:
+            value = value.xreplace({sympy.Max(0, condition.lhs): condition.lhs})
+        pieces.append((value, condition))
+    return sympy.Piecewise(*pieces)

@@ -6,8 +6,12 @@ from collections.abc import Callable, Sequence
 
 import sympy
 
+from .arrays import Diag, Elementwise, ReduceSum, element_of, is_array
+from .errors import DeriveError
 from .functions import resolve
 from .ruletable import RuleTable
+
+ARRAY_OPS = frozenset({"matmul", "transpose", "sum", "mean"})
 
 COMPARISONS: dict[str, Callable] = {
     "gt": sympy.StrictGreaterThan,
@@ -56,12 +60,15 @@ OPERATOR_BUILDERS: dict[str, Callable] = {
 }
 
 
-def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bool = True) -> sympy.Expr:
-    """The SymPy expression of `op` applied to `args`.
+def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bool = True,
+          shape: tuple = ()) -> sympy.Expr:
+    """The SymPy expression of `op` applied to `args`; `shape` is the result's (NumPy) shape.
 
     `evaluate=False` keeps the shape the user wrote (x·x stays x·x), which is
     what an `introduce` step must show.
     """
+    if shape or op in ARRAY_OPS or any(is_array(a) for a in args):
+        return build_array(op, args, table, shape, evaluate=evaluate)
     if op in OPERATOR_BUILDERS:
         return OPERATOR_BUILDERS[op](*args, evaluate=evaluate)
     if op in COMPARISONS:
@@ -75,3 +82,46 @@ def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bo
     if spec.sympy_name == "Piecewise":
         return _where(*args, evaluate=evaluate)
     return function(*args, evaluate=evaluate)
+
+
+def matrix_shape(shape: tuple) -> tuple:
+    """NumPy shape → SymPy matrix shape: a 1-D array of n is an n×1 column, as in the paper."""
+    if len(shape) == 1:
+        return (shape[0], sympy.Integer(1))
+    return tuple(shape)
+
+
+def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: tuple,
+                *, evaluate: bool = True) -> sympy.Basic:
+    """Array operations: element-wise ones as `Elementwise`, the rest as matrix algebra."""
+    if op in ("sum", "mean"):
+        (arg,) = args
+        if not is_array(arg):
+            return arg
+        total = ReduceSum(arg)
+        return total if op == "sum" else total / (arg.shape[0] * arg.shape[1])
+    if op == "transpose":
+        (arg,) = args
+        if not is_array(arg) or arg.shape[1] == 1:
+            return arg  # NumPy: .T of a scalar or a 1-D array is itself
+        return sympy.Transpose(arg)
+    if op == "matmul":
+        left, right = args
+        if right.shape[1] == 1 and left.shape[1] != 1:
+            return sympy.MatMul(left, right)
+        if left.shape[1] == 1:  # 1-D @ 2-D: (wᵀX)ᵀ as a column
+            return sympy.Transpose(sympy.MatMul(sympy.Transpose(left), right))
+        return sympy.MatMul(left, right)
+    if op == "vector":
+        return sympy.ImmutableMatrix(len(args), 1, list(args))
+    rows, cols = matrix_shape(shape)
+    for arg in args:
+        if is_array(arg) and tuple(arg.shape) != (rows, cols):
+            raise DeriveError(f"broadcasting an array of shape {arg.shape} across {rows}×{cols} "
+                              "is not supported yet")
+    elements = [element_of(a) if is_array(a) else a for a in args]
+    body = build(op, elements, table, evaluate=evaluate)
+    return Elementwise(body, rows, cols)
+
+
+__all__ = ["Diag", "build", "build_array", "matrix_shape"]

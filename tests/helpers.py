@@ -74,3 +74,35 @@ def assert_matches_finite_differences(derivation, point, tolerance=1e-5):
         got = np.array([[value]])
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (got, expected)
+
+
+def numeric_jacobian(derivation, values, name, h=1e-6):
+    """Central-difference Jacobian of the output by `name` in numerator layout (2-D)."""
+    from matcalc_sym.numeric import evaluate_expression
+
+    def output(vals):
+        return np.atleast_1d(np.ravel(np.asarray(
+            evaluate_expression(derivation.expression, vals, derivation.symbols), dtype=float)))
+
+    base = np.asarray(values[name], dtype=float)
+    flat = np.atleast_1d(base).ravel()
+    columns = []
+    for i in range(flat.size):
+        up, down = flat.copy(), flat.copy()
+        up[i] += h
+        down[i] -= h
+        vals_up = dict(values, **{name: up.reshape(base.shape) if base.ndim else float(up[0])})
+        vals_down = dict(values, **{name: down.reshape(base.shape) if base.ndim else float(down[0])})
+        columns.append((output(vals_up) - output(vals_down)) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+def assert_jacobian_matches(derivation, values, tolerance=1e-5):
+    """The derivation's result equals the finite-difference Jacobian (layout-aware)."""
+    (name,) = derivation.wrt
+    expected = numeric_jacobian(derivation, values, name)
+    got = np.atleast_2d(np.asarray(derivation.evaluate(values), dtype=float))
+    if derivation.layout == "denominator":
+        expected = expected.T
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (got, expected)

@@ -24,8 +24,18 @@ TITLES = {
 }
 
 
+class _Printer(PrettyPrinter):
+    """SymPy's pretty printer with the paper's lower-case max and min."""
+
+    def _print_Max(self, expr):
+        return self._print_Function(expr, func_name="max")
+
+    def _print_Min(self, expr):
+        return self._print_Function(expr, func_name="min")
+
+
 def _printer(width: int) -> PrettyPrinter:
-    return PrettyPrinter({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
+    return _Printer({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
 
 
 def equation(step, width: int = 100) -> str:
@@ -55,6 +65,8 @@ def groups(steps: Iterable) -> Iterator[tuple[str, str | None, list]]:
 
 
 _UNNAMED_RULES = ("intermediate-variable", "substitute", "simplify")
+#: differentiate steps whose reason is the point of the lesson (the paper's vector rules)
+_EXPLAINED_RULES = ("element-wise-diagonal", "scalar-expansion", "matrix-vector-product", "vector-matrix-product")
 
 
 def title(derivation) -> str:
@@ -84,7 +96,7 @@ def renderables(derivation, width: int = 100):
             rule = "" if step.rule in _UNNAMED_RULES else step.rule
             grid.add_row(Text(equation(step, width - 30)), Text(rule))
             items.append(grid)
-            if step.explanation and kind == "combine":
+            if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
                 items.append(Text("  " + step.explanation, style="italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
         yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED)

@@ -1,0 +1,294 @@
+"""Array expressions for the vector chain rule, as SymPy objects.
+
+An element-wise expression is scalar algebra over *elements*: `Elem(w)` stands
+for wᵢ, and `Elementwise(cos(Elem(u)) * z, shape)` is the vector whose i-th
+entry is cos(uᵢ)·z. SymPy's scalar simplification then works element by
+element for free (wᵢ/wᵢ = 1), which is exactly the paper's element-wise
+diagonal condition at work. `Diag` and `ReduceSum` are diag(·) and sum(·);
+identities, ones and zeros are SymPy's own `Identity`, `OneMatrix`,
+`ZeroMatrix`.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Identity, MatrixExpr, OneMatrix, ZeroMatrix
+
+
+class Ones(OneMatrix):
+    """𝟙, the matrix of ones; printed 𝟙ᵀ when it is a row, as the paper writes it."""
+
+    def _eval_transpose(self):
+        return Ones(self.shape[1], self.shape[0])
+
+    def _is_row(self) -> bool:
+        return self.shape[0] == 1 and self.shape[1] != 1
+
+    def _sympystr(self, printer):
+        return "1.T" if self._is_row() else "1"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return prettyForm("𝟙ᵀ" if self._is_row() else "𝟙")
+
+    def _latex(self, printer, exp=None):
+        body = r"\mathbb{1}^{T}" if self._is_row() else r"\mathbb{1}"
+        return body if exp is None else f"{body}^{{{exp}}}"
+
+
+def is_array(expr) -> bool:
+    return isinstance(expr, (MatrixExpr, sympy.MatrixBase))
+
+
+class Elem(sympy.Expr):
+    """A generic element of an array: prints as the array itself."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, array):
+        return sympy.Expr.__new__(cls, array)
+
+    @property
+    def array(self):
+        return self.args[0]
+
+    @property
+    def precedence(self) -> int:
+        """The array's own precedence, so printers parenthesize w + x only where needed."""
+        from sympy.printing.precedence import precedence
+
+        return precedence(self.array)
+
+    def _sympystr(self, printer):
+        return printer._print(self.array)
+
+    def _pretty(self, printer):
+        return printer._print(self.array)
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(self.array)
+        return body if exp is None else f"{printer.parenthesize(self.array, 1000)}^{{{exp}}}"
+
+
+def _is_atomic(array) -> bool:
+    return isinstance(array, (sympy.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)) or (
+        isinstance(array, sympy.Transpose) and isinstance(array.arg, sympy.MatrixSymbol)
+    )
+
+
+class HadamardDisplay(sympy.Expr):
+    """Display-only: a product of array elements printed with ⊙."""
+
+    is_commutative = True
+
+    def _sympystr(self, printer):
+        return " ⊙ ".join(printer.parenthesize(a, 50) for a in self.args)
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        forms = [printer._print(a) for a in self.args]
+        forms = [prettyForm(*f.parens()) if isinstance(a, sympy.Add) else f for a, f in zip(self.args, forms)]
+        result = forms[0]
+        for form in forms[1:]:
+            result = prettyForm(*result.right(" ⊙ ", form))
+        return result
+
+    def _latex(self, printer, exp=None):
+        parts = [printer.parenthesize(a, 50) for a in self.args]
+        body = r" \odot ".join(parts)
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
+def _display(body: sympy.Basic) -> sympy.Basic:
+    """Products of two or more array elements shown as ⊙ (w ⊙ x, not w·x)."""
+
+    def array_factor(f) -> bool:
+        return _has_elem(f) and not (isinstance(f, sympy.Pow) and f.exp.is_negative)
+
+    def hadamard(expr):
+        return isinstance(expr, sympy.Mul) and sum(1 for f in expr.args if array_factor(f)) >= 2
+
+    def build(expr):
+        others = [f for f in expr.args if not array_factor(f)]
+        arrays = [f for f in expr.args if array_factor(f)]
+        return sympy.Mul(*others, HadamardDisplay(*arrays), evaluate=False) if others else HadamardDisplay(*arrays)
+
+    return body.replace(hadamard, build)
+
+
+def _has_elem(expr) -> bool:
+    return isinstance(expr, Elem) or any(isinstance(a, Elem) for a in sympy.preorder_traversal(expr))
+
+
+class Elementwise(MatrixExpr):
+    """An array whose entries are `body` evaluated element by element."""
+
+    def __new__(cls, body, rows, cols):
+        body = sympy.sympify(body)  # safe: body is a SymPy expression built by the engine, never text
+        rows, cols = sympy.sympify(rows), sympy.sympify(cols)  # safe: dimensions, not user text
+        if isinstance(body, Elem) and body.array.shape == (rows, cols):
+            return body.array
+        if not _has_elem(body):
+            if body == 0:
+                return ZeroMatrix(rows, cols)
+            if body == 1:
+                return Ones(rows, cols)
+            return sympy.MatMul(body, Ones(rows, cols))
+        return MatrixExpr.__new__(cls, body, rows, cols)
+
+    @property
+    def body(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return (self.args[1], self.args[2])
+
+    @property
+    def precedence(self) -> int:
+        from sympy.printing.precedence import precedence
+
+        return precedence(self.body)
+
+    def _entry(self, i, j, **kwargs):
+        return self.body.replace(lambda e: isinstance(e, Elem), lambda e: e.array[i, j])
+
+    def _sympystr(self, printer):
+        return printer._print(_display(self.body))
+
+    def _pretty(self, printer):
+        return printer._print(_display(self.body))
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(_display(self.body))
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
+def element_of(array) -> sympy.Basic:
+    """The generic element of `array`: an element-wise array's body, a constant array's value."""
+    if isinstance(array, Elementwise):
+        return array.body
+    if isinstance(array, OneMatrix):
+        return sympy.Integer(1)
+    if isinstance(array, ZeroMatrix):
+        return sympy.Integer(0)
+    if isinstance(array, sympy.MatMul) and isinstance(array.args[-1], OneMatrix) and len(array.args) == 2:
+        return array.args[0]
+    return Elem(array)
+
+
+def flatten_elements(expr: sympy.Basic) -> sympy.Basic:
+    """An element of an element-wise array is that array's body: Elem(Elementwise(b)) → b."""
+    if not isinstance(expr, sympy.Basic):
+        return expr
+
+    def nested(e) -> bool:
+        return isinstance(e, Elem) and isinstance(e.array, (Elementwise, OneMatrix, ZeroMatrix))
+
+    return expr.replace(nested, lambda e: element_of(e.array))
+
+
+class Diag(MatrixExpr):
+    """diag(v): the square matrix with the column v on its diagonal."""
+
+    def __new__(cls, vector):
+        n = vector.shape[0]
+        if isinstance(vector, OneMatrix):
+            return Identity(n)
+        if isinstance(vector, ZeroMatrix):
+            return ZeroMatrix(n, n)
+        if isinstance(vector, sympy.MatMul) and any(isinstance(a, OneMatrix) for a in vector.args):
+            scalar = sympy.Mul(*[a for a in vector.args if not isinstance(a, OneMatrix)])
+            return sympy.MatMul(scalar, Identity(n))
+        return MatrixExpr.__new__(cls, vector)
+
+    @property
+    def vector(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return (self.vector.shape[0], self.vector.shape[0])
+
+    def _eval_transpose(self):
+        return self
+
+    def _sympystr(self, printer):
+        return f"diag({printer._print(self.vector)})"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        inner = prettyForm(*printer._print(self.vector).parens())
+        return prettyForm(*inner.left("diag"))
+
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{diag}}\left({printer._print(self.vector)}\right)"
+        return body if exp is None else f"{body}^{{{exp}}}"
+
+
+class ReduceSum(sympy.Expr):
+    """sum(v): the sum of an array's entries, a scalar."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, array):
+        rows, cols = array.shape
+        if isinstance(array, OneMatrix):
+            return rows * cols
+        if isinstance(array, ZeroMatrix):
+            return sympy.Integer(0)
+        if isinstance(array, sympy.MatMul) and len(array.args) == 2 and isinstance(array.args[1], OneMatrix) \
+                and not is_array(array.args[0]):
+            return array.args[0] * rows * cols
+        return sympy.Expr.__new__(cls, array)
+
+    @property
+    def array(self):
+        return self.args[0]
+
+    def _dot_operands(self):
+        """(w, x) when this is sum(w ⊙ x) of two arrays: printed w·x, as the paper does."""
+        array = self.array
+        if isinstance(array, Elementwise) and isinstance(array.body, sympy.Mul) and len(array.body.args) == 2 \
+                and all(isinstance(a, Elem) for a in array.body.args):
+            return tuple(a.array for a in array.body.args)
+        return None
+
+    @property
+    def precedence(self) -> int:
+        from sympy.printing.precedence import PRECEDENCE
+
+        return PRECEDENCE["Mul"] if self._dot_operands() else PRECEDENCE["Func"]
+
+    def _sympystr(self, printer):
+        dot = self._dot_operands()
+        if dot:
+            return "·".join(printer.parenthesize(a, 999) for a in dot)
+        return f"sum({printer._print(self.array)})"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        dot = self._dot_operands()
+        if dot:
+            return prettyForm(*printer._print(dot[0]).right("·", printer._print(dot[1])))
+        inner = prettyForm(*printer._print(self.array).parens())
+        return prettyForm(*inner.left("sum"))
+
+    def _latex(self, printer, exp=None):
+        dot = self._dot_operands()
+        if dot:
+            body = r" \cdot ".join(printer._print(a) for a in dot)
+            return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+        body = rf"\operatorname{{sum}}\left({printer._print(self.array)}\right)"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
+def ones_row(n) -> sympy.MatrixExpr:
+    """𝟙ᵀ, the row of n ones."""
+    return Ones(1, n)
