@@ -6,6 +6,7 @@ parse → introduce intermediate variables → differentiate/combine/substitute
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping, Sequence
@@ -14,8 +15,10 @@ from pathlib import Path
 import sympy
 
 from . import algebra
+from .arrays import Ones, is_array
 from .engine import ScalarForward, VariableDerivation, components
 from .errors import DeriveError
+from .expand import expand_check
 from .graph import IntermediateGraph, array_program, introduce
 from .parse import parse
 from .ruletable import RuleTable, default_table, load_table
@@ -38,12 +41,15 @@ def derive(
     simplify: bool = True,
     timeout: float | None = None,
     rules: Sequence[str | Path] = (),
+    expand: int | None = None,
 ) -> Derivation:
     """Derive `expression` by `wrt`, keeping every step.
 
     `wrt` may be one name, several (a list or "x, y"), or None when the
     expression has exactly one variable. `timeout` (seconds) runs the work in a
     child process that is stopped when time runs out (`LimitExceeded`).
+    `expand=3` also writes every vector out with 3 components and checks the
+    result against the Jacobian of the scalar component functions.
     """
     if layout not in LAYOUTS:
         raise DeriveError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
@@ -51,7 +57,11 @@ def derive(
         raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
 
     def task() -> Derivation:
-        return _derive(expression, wrt, shapes, layout, simplify, rules)
+        derivation = _derive(expression, wrt, shapes, layout, simplify, rules)
+        if expand is not None:
+            report_stage("expand")
+            derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
+        return derivation
 
     if timeout is None:
         return task()
@@ -153,6 +163,9 @@ def _assemble(graph: IntermediateGraph, per_variable: list[VariableDerivation], 
     used = "numerator" if layout == "auto" else layout
     if arrays and len(per_variable) > 1:
         raise DeriveError("several wrt variables with arrays: derive by one variable at a time for now")
+    if arrays and vector_output:
+        result = _stack(per_variable[0].results)
+        return (_transpose_result(result) if used == "denominator" else result), used, None
     if arrays or (not vector_output and len(per_variable) == 1):
         result = per_variable[0].results[0]
         if used == "denominator":
@@ -171,6 +184,15 @@ def _assemble(graph: IntermediateGraph, per_variable: list[VariableDerivation], 
     why = f"collect the partial derivatives into the {kind} ({used} layout: {orientation})"
     step = Step("combine", lhs, matrix, kind.lower(), why, shapes={"result": shape})
     return matrix, used, step
+
+
+def _stack(rows: list):
+    """Entries of a bracketed list, one row each: scalars as a column, rows as a block matrix."""
+    if not any(is_array(r) for r in rows):
+        return sympy.ImmutableMatrix(len(rows), 1, rows)
+    width = next(r.shape[1] for r in rows if is_array(r))
+    blocks = [[r if is_array(r) else sympy.MatMul(r, Ones(1, width))] for r in rows]
+    return sympy.BlockMatrix(blocks)
 
 
 def _transpose_result(result):

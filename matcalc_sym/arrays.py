@@ -175,8 +175,11 @@ def element_of(array) -> sympy.Basic:
         return sympy.Integer(1)
     if isinstance(array, ZeroMatrix):
         return sympy.Integer(0)
-    if isinstance(array, sympy.MatMul) and isinstance(array.args[-1], OneMatrix) and len(array.args) == 2:
-        return array.args[0]
+    if isinstance(array, sympy.MatMul):
+        scalars = [a for a in array.args if not is_array(a)]
+        matrices = [a for a in array.args if is_array(a)]
+        if scalars and len(matrices) == 1:
+            return sympy.Mul(*scalars) * element_of(matrices[0])
     return Elem(array)
 
 

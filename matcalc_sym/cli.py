@@ -60,6 +60,8 @@ def derive_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
                                                 "extension unless --format is given).")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
+    expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every vector out with N "
+                                               "components and check the result against the scalar Jacobian.")] = None,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
 ) -> None:
     from .api import derive
@@ -70,7 +72,7 @@ def derive_command(
         if chosen is None:
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
         derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
-                            mode=mode.value, simplify=not no_simplify, timeout=timeout)
+                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand)
         _emit(derivation, chosen, output)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None

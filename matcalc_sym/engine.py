@@ -116,7 +116,7 @@ class Forward:
         locals_of: dict[Node, list[LocalJacobian]] = {}
         for item in graph.intermediates:
             node = item.node
-            if node not in depends or (node.op == "vector" and not self.arrays):
+            if node not in depends or node.op == "vector":
                 continue
             found = local_jacobians(node, depends, graph.symbol_of, graph.table)
             locals_of[node] = found

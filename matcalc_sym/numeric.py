@@ -104,6 +104,8 @@ class _Interpreter:
             return self._product(expr.args)
         if isinstance(expr, sympy.MatAdd):
             return sum(self.value(a) for a in expr.args)
+        if isinstance(expr, sympy.BlockMatrix):
+            return np.block([[self.value(block) for block in row] for row in expr.blocks.tolist()])
         if isinstance(expr, Diag):
             return np.diag(np.ravel(self.value(expr.vector)))
         if isinstance(expr, sympy.MatrixBase):

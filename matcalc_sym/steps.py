@@ -123,6 +123,8 @@ class Derivation:
     shapes: Mapping[str, str] = field(default_factory=dict)
     symbols: Mapping[str, sympy.Basic] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: the element-wise check (expand=N), when requested: see matcalc_sym.expand
+    expansion: Any = None
 
     @property
     def kinds(self) -> list[str]:

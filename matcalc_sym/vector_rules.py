@@ -68,11 +68,6 @@ def _identity(context) -> sympy.Basic:
     return Identity(context.operand(0).shape[0])
 
 
-def _unit_columns(context) -> sympy.Basic:
-    entries = [1 if arg is context.parameter else 0 for arg in context.node.args]
-    return sympy.ImmutableMatrix(len(entries), 1, entries)
-
-
 FORMS: dict[str, Callable] = {
     "diagonal": _diagonal,
     "column": _column,
@@ -81,7 +76,6 @@ FORMS: dict[str, Callable] = {
     "left-operand": _left_operand,
     "right-operand-transposed": _right_operand_transposed,
     "identity": _identity,
-    "unit-columns": _unit_columns,
 }
 
 

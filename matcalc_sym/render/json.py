@@ -42,4 +42,17 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "result": expression_to_dict(derivation.result),
         "notes": list(derivation.notes),
         "steps": [step_to_dict(step) for step in derivation.steps],
+        "expansion": _expansion_to_dict(derivation.expansion),
+    }
+
+
+def _expansion_to_dict(expansion) -> dict[str, Any] | None:
+    if expansion is None:
+        return None
+    return {
+        "size": expansion.size,
+        "components": expression_to_dict(expansion.components),
+        "jacobian": expression_to_dict(expansion.jacobian),
+        "vector_result": expression_to_dict(expansion.vector_result),
+        "equal": expansion.equal,
     }

@@ -100,8 +100,29 @@ def renderables(derivation, width: int = 100):
                 items.append(Text("  " + step.explanation, style="italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
         yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED)
+    if derivation.expansion is not None:
+        yield _expansion_panel(derivation, width)
     result = Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6))
     yield Panel(Group(result), title="Result", title_align="left", box=box.DOUBLE, style="bold")
+
+
+def _expansion_panel(derivation, width: int):
+    """The element-wise check: component functions, their Jacobian, the vector result."""
+    from rich import box
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    e = derivation.expansion
+    verdict = "equal: the vector result is the Jacobian of the components" if e.equal else "NOT EQUAL"
+    items = [
+        Text("component functions:"), Text(pretty(e.components, width - 6)),
+        Text("their Jacobian, entry by entry:"), Text(pretty(e.jacobian, width - 6)),
+        Text("the vector result written out:"), Text(pretty(e.vector_result, width - 6)),
+        Text(verdict, style="bold green" if e.equal else "bold red"),
+    ]
+    return Panel(Group(*items), title=f"Element-wise check (every dimension = {e.size})",
+                 title_align="left", box=box.ROUNDED)
 
 
 def _result_lhs(derivation):
