@@ -21,6 +21,7 @@ from .errors import DeriveError
 from .expand import expand_check
 from .graph import IntermediateGraph, array_program, introduce
 from .parse import parse
+from .reverse import Reverse
 from .ruletable import RuleTable, default_table, load_table
 from .sandbox import report_stage, run_limited
 from .shapes import Shape, show_math
@@ -57,7 +58,7 @@ def derive(
         raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
 
     def task() -> Derivation:
-        derivation = _derive(expression, wrt, shapes, layout, simplify, rules)
+        derivation = _derive(expression, wrt, shapes, layout, simplify, rules, mode)
         if expand is not None:
             report_stage("expand")
             derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
@@ -70,7 +71,7 @@ def derive(
     return run_limited(task, timeout)
 
 
-def _derive(expression, wrt, shapes, layout, simplify, rules) -> Derivation:
+def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> Derivation:
     report_stage("parse")
     table = _table(rules)
     program = parse(expression, shapes, table)
@@ -78,6 +79,8 @@ def _derive(expression, wrt, shapes, layout, simplify, rules) -> Derivation:
     graph = introduce(program)
     names, notes = _resolve_wrt(wrt, graph)
     steps = [_introduce_step(graph, item) for item in graph.intermediates]
+    if _use_reverse(graph, names, mode):
+        return _derive_reverse(expression, program, graph, names, notes, steps, layout, simplify)
     engine = ScalarForward(graph)
     per_variable = [engine.derive(name) for name in names]
     for derived in per_variable:
@@ -106,6 +109,67 @@ def _derive(expression, wrt, shapes, layout, simplify, rules) -> Derivation:
         symbols=dict(graph.variables),
         notes=tuple(notes),
     )
+
+
+def _use_reverse(graph: IntermediateGraph, names: list[str], mode: str) -> bool:
+    """Reverse mode when asked, or when a forward Jacobian would have more than two dimensions."""
+    if mode == "reverse":
+        return True
+    needs_reverse = any(len(node.shape) == 2 for node in _on_paths(graph, names))
+    if mode == "forward" and needs_reverse:
+        raise DeriveError("forward mode would need a Jacobian with more than two dimensions "
+                          "(a matrix on the path from the variable); use mode='reverse'")
+    return needs_reverse
+
+
+def _on_paths(graph: IntermediateGraph, names: list[str]) -> set:
+    depends: set = set()
+    for node in graph.order:
+        if (node.op == "var" and node.value in names) or any(a in depends for a in node.args):
+            depends.add(node)
+    return depends
+
+
+def _derive_reverse(expression, program, graph, names, notes, steps, layout, simplify) -> Derivation:
+    derived = Reverse(graph).derive(names)
+    steps.extend(derived.steps)
+    matrices = any(len(program.variables[n].shape) == 2 for n in names if n in program.variables)
+    used = layout if layout != "auto" else ("denominator" if matrices else "numerator")
+    gradients = {name: _reverse_layout(derived.gradients[name], graph.variables.get(name), used)
+                 for name in names}
+    if simplify:
+        report_stage("simplify")
+        for name in names:
+            simpler = readable(gradients[name])
+            if simpler != gradients[name]:
+                steps.append(Step("simplify", Partial(derived.loss, name, True), simpler, "simplify",
+                                  "a shorter equivalent form", wrt=name))
+                gradients[name] = simpler
+    result = gradients[names[0]] if len(names) == 1 else sympy.Tuple(*[gradients[n] for n in names])
+    definitions = {item.symbol.name: graph.full[item.node] for item in graph.intermediates if item.user_named}
+    symbols = dict(graph.variables)
+    symbols.update({item.symbol.name: item.symbol for item in graph.intermediates if item.user_named})
+    if derived.upstream is not None:
+        symbols[derived.upstream.name] = derived.upstream
+        notes = [*notes, f"the output is not a scalar: the result is the vector-Jacobian product for a scalar "
+                         f"loss J, with the upstream gradient {derived.upstream.name} as an input"]
+    return Derivation(
+        source=expression, expression=graph.full[graph.output], output=derived.loss, wrt=tuple(names),
+        steps=steps, result=result, rule="backprop", layout=used,
+        shapes={name: show_math(node.shape) for name, node in program.variables.items() if node.shape},
+        symbols=symbols, notes=tuple(notes), gradients=gradients, definitions=definitions,
+    )
+
+
+def _reverse_layout(gradient, variable, layout: str):
+    """Backprop gives ∂J/∂W shaped like W (denominator layout); numerator layout is its transpose.
+
+    In auto layout a derivation with a matrix variable keeps every gradient
+    shaped like its parameter; otherwise it matches forward mode (rows).
+    """
+    if layout == "denominator" or not is_array(variable):
+        return gradient
+    return _transpose_result(gradient)
 
 
 def _table(rules: Sequence[str | Path]) -> RuleTable:
@@ -153,7 +217,28 @@ def _introduce_step(graph: IntermediateGraph, item) -> Step:
         why = "one operation per intermediate variable"
     if uses > 1:
         why += f"; used {uses} times, introduced once"
-    return Step("introduce", item.symbol, item.definition, "intermediate-variable", why)
+    shapes = {}
+    if array_program(graph):
+        shapes = {"shape": show_math(item.node.shape), "equation": shape_equation(item.node)}
+    return Step("introduce", item.symbol, item.definition, "intermediate-variable", why, shapes=shapes)
+
+
+def shape_equation(node) -> str:
+    """The shape bookkeeping of one operation, as seed 003 writes it: n×5 = (n×3)@(3×5)ᵀ."""
+    parts = [(str(a.value) if a.value.is_Atom else f"({a.value})") if a.is_const else f"({show_math(a.shape)})"
+             for a in node.args]
+    arrays = any(a.shape for a in node.args)
+    symbols = {"add": " + ", "sub": " − ", "mul": " ⊙ " if arrays else "·", "div": " ⊘ " if arrays else "/",
+               "matmul": "@", "pow": "^"}
+    if node.op in symbols and len(parts) == 2:
+        body = symbols[node.op].join(parts)
+    elif node.op == "transpose":
+        body = f"{parts[0]}ᵀ"
+    elif len(parts) == 1:
+        body = f"{node.op}{parts[0]}" if parts[0].startswith("(") else f"{node.op}({parts[0]})"
+    else:
+        body = f"{node.op}({', '.join(parts)})"
+    return f"{show_math(node.shape)} = {body}"
 
 
 def _assemble(graph: IntermediateGraph, per_variable: list[VariableDerivation], layout: str):

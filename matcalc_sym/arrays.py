@@ -84,22 +84,32 @@ class HadamardDisplay(sympy.Expr):
     is_commutative = True
 
     def _sympystr(self, printer):
-        return " ⊙ ".join(printer.parenthesize(a, 50) for a in self.args)
+        return " ⊙ ".join(f"({printer._print(a)})" if _needs_parens(a) else printer._print(a) for a in self.args)
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
 
         forms = [printer._print(a) for a in self.args]
-        forms = [prettyForm(*f.parens()) if isinstance(a, sympy.Add) else f for a, f in zip(self.args, forms)]
+        forms = [prettyForm(*f.parens()) if _needs_parens(a) else f for a, f in zip(self.args, forms)]
         result = forms[0]
         for form in forms[1:]:
             result = prettyForm(*result.right(" ⊙ ", form))
         return result
 
     def _latex(self, printer, exp=None):
-        parts = [printer.parenthesize(a, 50) for a in self.args]
+        parts = [rf"\left({printer._print(a)}\right)" if _needs_parens(a) else printer._print(a) for a in self.args]
         body = r" \odot ".join(parts)
         return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
+def _needs_parens(factor) -> bool:
+    """A ⊙ factor that is a sum, or a product, reads ambiguously without parentheses."""
+    if isinstance(factor, sympy.Add):
+        return True
+    if isinstance(factor, Elem):
+        return isinstance(factor.array, (sympy.MatMul, sympy.MatAdd)) or (
+            isinstance(factor.array, Elementwise) and isinstance(factor.array.body, (sympy.Add, sympy.Mul)))
+    return False
 
 
 def _display(body: sympy.Basic) -> sympy.Basic:
@@ -189,8 +199,12 @@ def flatten_elements(expr: sympy.Basic) -> sympy.Basic:
         return expr
 
     def nested(e) -> bool:
-        return isinstance(e, Elem) and isinstance(e.array, (Elementwise, OneMatrix, ZeroMatrix))
+        return isinstance(e, Elem) and element_of(e.array) != e
 
+    def double_transpose(e) -> bool:
+        return isinstance(e, sympy.Transpose) and isinstance(e.arg, sympy.Transpose)
+
+    expr = expr.replace(double_transpose, lambda e: e.arg.arg)
     return expr.replace(nested, lambda e: element_of(e.array))
 
 

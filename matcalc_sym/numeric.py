@@ -19,10 +19,22 @@ from .errors import DeriveError
 
 def evaluate(derivation, values: Mapping[str, Any]) -> Any:
     """`derivation.result` at `values`: a float when scalar, else a 2-D ndarray."""
+
+    values = dict(values)
+    for name, definition in derivation.definitions.items():
+        if name not in values:
+            inputs = {k: v for k, v in derivation.symbols.items() if k not in derivation.definitions}
+            values[name] = evaluate_expression(definition, values, inputs)
+    if derivation.gradients and len(derivation.gradients) > 1:
+        return {name: _shaped(evaluate_expression(g, values, derivation.symbols), g)
+                for name, g in derivation.gradients.items()}
+    return _shaped(evaluate_expression(derivation.result, values, derivation.symbols), derivation.result)
+
+
+def _shaped(value, expr):
     import numpy as np
 
-    value = evaluate_expression(derivation.result, values, derivation.symbols)
-    if is_array_valued(derivation.result):
+    if is_array_valued(expr):
         return np.atleast_2d(np.asarray(value, dtype=float))
     return float(np.real_if_close(value))
 
@@ -38,7 +50,8 @@ def evaluate_expression(expr: sympy.Basic, values: Mapping[str, Any], symbols: M
             continue
         if isinstance(symbol, sympy.MatrixSymbol):
             array = np.asarray(values[name], dtype=float)
-            array = array.reshape(-1, 1) if array.ndim == 1 else array
+            if array.ndim == 1:
+                array = array.reshape(-1, 1) if symbol.shape[1] == 1 else array.reshape(1, -1)
             if array.ndim != 2:
                 raise DeriveError(f"evaluate: {name} must be a 1-D or 2-D array")
             for dim, size in zip(symbol.shape, array.shape):

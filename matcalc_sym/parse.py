@@ -170,6 +170,7 @@ class _Translator:
         self.variables: dict[str, Node] = {}
         self.names: dict[Node, str] = {}
         self._sympy: dict[Node, sympy.Expr] = {}
+        self.dimensions = {str(d): d for shape in declared.values() for d in shape if isinstance(d, sympy.Symbol)}
 
     # -- statements ---------------------------------------------------------
 
@@ -311,6 +312,9 @@ class _Translator:
             return self.bound[name]
         if name in CONSTANTS:
             return self.builder.make("const", value=CONSTANTS[name], column=self.column(node))
+        if name in self.dimensions and name not in self.declared:
+            # a dimension of a declared shape (the n of X: n,3) is a positive integer constant
+            return self.builder.make("const", value=self.dimensions[name], column=self.column(node))
         if not _NAME.match(name) or (self.template and name not in SLOTS):
             raise self.error(f"{name!r} is not allowed as a name (letters, digits, '_'; no leading '_')", node)
         if self.table.function(name) is not None:
@@ -353,6 +357,8 @@ class _Translator:
         fast even where SymPy's automatic simplification would hang.
         """
         values = [a.value for a in args]
+        if any(v.free_symbols for v in values):  # dimensions: positive integers, never huge literals
+            return self.builder.make("const", value=build(op, values, self.table), column=column)
         lazy = build(op, values, self.table, evaluate=False)
         approx = _approximate(lazy)
         if approx is None:

@@ -99,6 +99,7 @@ class RuleTable:
     functions: dict[str, FunctionSpec]
     aliases: dict[str, str]
     jacobians: tuple[JacobianRule, ...] = ()
+    vjps: tuple[JacobianRule, ...] = ()
 
     def function(self, name: str) -> FunctionSpec | None:
         return self.functions.get(self.aliases.get(name, name))
@@ -161,6 +162,7 @@ def load_table(paths: tuple[Path, ...] = ()) -> RuleTable:
     """The shipped tables plus any user files (user rules are tried first)."""
     rules: list[Rule] = []
     jacobians: list[JacobianRule] = []
+    vjps: list[JacobianRule] = []
     functions: dict[str, FunctionSpec] = {}
     aliases: dict[str, str] = {}
     sources = [(str(p), Path(p).read_bytes()) for p in paths]
@@ -177,9 +179,10 @@ def load_table(paths: tuple[Path, ...] = ()) -> RuleTable:
             aliases.setdefault(alias, name)
         rules.extend(_rule_from(entry, origin) for entry in data.get("rule", []))
         jacobians.extend(_jacobian_from(entry, origin) for entry in data.get("jacobian", []))
+        vjps.extend(_jacobian_from(entry, origin) for entry in data.get("vjp", []))
     generic = [r for r in rules if r.generic]
     ordered = tuple([r for r in rules if not r.generic] + generic)
-    return RuleTable(ordered, functions, aliases, tuple(jacobians))
+    return RuleTable(ordered, functions, aliases, tuple(jacobians), tuple(vjps))
 
 
 def _jacobian_from(entry: dict, origin: str) -> JacobianRule:

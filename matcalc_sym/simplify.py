@@ -28,15 +28,19 @@ def readable(expr: sympy.Basic) -> sympy.Basic:
     size = sympy.count_ops(expr)
     if size > UNTOUCHED:
         return expr
-    candidates = [expr]
+    rewrites = [sympy.factor_terms, sympy.cancel]
     if expr.has(sympy.Piecewise):
-        candidates.append(relu_on_active_branch(sympy.piecewise_fold(expr)))
-    candidates.append(sympy.factor_terms(expr))
+        rewrites = [lambda e: relu_on_active_branch(sympy.piecewise_fold(e)), sympy.factor_terms]
     if not _has_large_power(expr):
-        candidates.append(sympy.expand(expr))
-    candidates.append(sympy.cancel(expr) if not expr.has(sympy.Piecewise) else expr)
+        rewrites.append(sympy.expand)
     if size <= CHEAP_ONLY:
-        candidates.append(sympy.simplify(expr))
+        rewrites.append(sympy.simplify)
+    candidates = [expr]
+    for rewrite in rewrites:
+        try:
+            candidates.append(rewrite(expr))
+        except (TypeError, ValueError, AttributeError, NotImplementedError):
+            continue  # a rewrite that does not apply to this expression
     allowed = _functions(expr)
     candidates = [c for c in candidates if _functions(c) <= allowed]
     best = min(candidates, key=_cost)
@@ -72,7 +76,13 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     def body(e):
         return Elementwise(_simplify_body(e.body), *e.shape)
 
+    from .arrays import flatten_elements
+
+    expr = flatten_elements(expr)
     expr = expr.replace(lambda e: isinstance(e, Elementwise), body)
+    expr = _scalars_out(expr)
+    expr = _scalars_out(flatten_elements(expr))
+    expr = _fewer_transposes(expr)
     coefficient, core = split(expr)
     if core is not None and isinstance(coefficient, sympy.Piecewise):
         return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
@@ -83,12 +93,15 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
 def _simplify_body(body: sympy.Basic) -> sympy.Basic:
     from .arrays import Elem
 
-    if body.has(sympy.Piecewise):
-        body = relu_on_active_branch(sympy.piecewise_fold(body))
-    if any(isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixSymbol)
-           for a in body.atoms(Elem) for e in sympy.preorder_traversal(a.array)):
-        return sympy.factor_terms(body)
-    return readable(body)
+    try:
+        if body.has(sympy.Piecewise):
+            body = relu_on_active_branch(sympy.piecewise_fold(body))
+        if any(isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixSymbol)
+               for a in body.atoms(Elem) for e in sympy.preorder_traversal(a.array)):
+            return body  # SymPy's scalar rewrites do not all accept matrix sums inside an element
+        return readable(body)
+    except (TypeError, ValueError, AttributeError):  # a rewrite SymPy cannot do here: keep the body
+        return body
 
 
 def relu_on_active_branch(expr: sympy.Basic) -> sympy.Basic:
@@ -101,3 +114,75 @@ def relu_on_active_branch(expr: sympy.Basic) -> sympy.Basic:
             value = value.xreplace({sympy.Max(0, condition.lhs): condition.lhs})
         pieces.append((value, condition))
     return sympy.Piecewise(*pieces)
+
+
+def _scalars_out(expr: sympy.Basic) -> sympy.Basic:
+    """c·(a ⊙ b) rather than (c·a) ⊙ b: constant factors of element-wise bodies move to the front."""
+    from .arrays import Elementwise, _has_elem
+
+    def pull(e):
+        if not isinstance(e.body, sympy.Mul):
+            return e
+        scalars = [f for f in e.body.args if not _has_elem(f)]
+        if not scalars or sympy.Mul(*scalars) == -1:  # a lone sign reads better inside: -w/x²
+            return e
+        rest = sympy.Mul(*[f for f in e.body.args if _has_elem(f)])
+        return sympy.MatMul(sympy.Mul(*scalars), Elementwise(rest, *e.shape))
+
+    expr = expr.replace(lambda e: isinstance(e, Elementwise), pull)
+    return _collect_coefficients(expr)
+
+
+def _collect_coefficients(expr: sympy.Basic) -> sympy.Basic:
+    """Scalar factors of products and transposes gathered into one coefficient in front."""
+    from .algebra import join, split
+
+    def gather(e):
+        if isinstance(e, sympy.Transpose):
+            coefficient, core = split(e.arg)
+            return join(coefficient, sympy.Transpose(core)) if coefficient != 1 and core is not None else e
+        if isinstance(e, sympy.MatMul):
+            coefficient, factors = sympy.Integer(1), []
+            for factor in e.args:
+                c, core = split(factor)
+                coefficient *= c
+                if core is not None:
+                    factors.extend(core.args if isinstance(core, sympy.MatMul) else [core])
+            if not factors:
+                return coefficient
+            core = factors[0] if len(factors) == 1 else sympy.MatMul(*factors)
+            return join(coefficient, core)
+        return e
+
+    return expr.replace(lambda e: isinstance(e, (sympy.Transpose, sympy.MatMul)), gather)
+
+
+def _transposes(expr) -> int:
+    return sum(1 for e in sympy.preorder_traversal(expr) if isinstance(e, sympy.Transpose))
+
+
+def _fewer_transposes(expr: sympy.Basic) -> sympy.Basic:
+    """(AB)ᵀ = BᵀAᵀ, (Aᵀ)ᵀ = A: used wherever the result has fewer transposes."""
+    from .algebra import join, split
+
+    def expand(e):
+        coefficient, core = split(e.arg)
+        if not isinstance(core, sympy.MatMul):
+            return e
+        flipped = sympy.MatMul(*[_transpose_once(f) for f in reversed(core.args)])
+        candidate = join(coefficient, flipped)
+        return candidate if _transposes(candidate) < _transposes(e) else e
+
+    return expr.replace(lambda e: isinstance(e, sympy.Transpose), expand)
+
+
+def _transpose_once(factor):
+    if isinstance(factor, sympy.Transpose):
+        return factor.arg
+    from .arrays import Diag, Ones
+
+    if isinstance(factor, Diag):
+        return factor
+    if isinstance(factor, Ones):
+        return Ones(factor.shape[1], factor.shape[0])
+    return sympy.Transpose(factor)

@@ -125,13 +125,22 @@ class Derivation:
     notes: tuple[str, ...] = ()
     #: the element-wise check (expand=N), when requested: see matcalc_sym.expand
     expansion: Any = None
+    #: reverse mode: each variable's gradient, shaped like the variable (in `layout`)
+    gradients: Mapping[str, sympy.Basic] = field(default_factory=dict)
+    #: named intermediate results kept in the result, in terms of the inputs (for evaluate)
+    definitions: Mapping[str, sympy.Basic] = field(default_factory=dict)
 
     @property
     def kinds(self) -> list[str]:
         return [step.kind for step in self.steps]
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
-        """The numeric value of `result` at `values` (a float, or a 2-D ndarray)."""
+        """The numeric value of `result` at `values` (a float, or a 2-D ndarray).
+
+        With several variables in reverse mode, a dict of each gradient. Named
+        intermediate results (c in c = tanh(...)) are computed from the inputs;
+        an upstream gradient is passed by its name, e.g. values["dJ/dc"].
+        """
         from .numeric import evaluate
 
         return evaluate(self, values)

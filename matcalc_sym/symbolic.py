@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import sympy
 
-from .arrays import Diag, Elementwise, ReduceSum, element_of, is_array
+from .arrays import Diag, Elementwise, Ones, ReduceSum, element_of, is_array
 from .errors import DeriveError
 from .functions import resolve
 from .ruletable import RuleTable
@@ -91,6 +91,27 @@ def matrix_shape(shape: tuple) -> tuple:
     return tuple(shape)
 
 
+def broadcast_to(array, rows, cols):
+    """NumPy broadcasting made explicit with a vector of ones.
+
+    A 1-D vector b (an n×1 column here) meets a matrix along its *last* axis,
+    so it repeats across the rows: 𝟙·bᵀ. A column (m×1) repeats across the
+    columns (b·𝟙ᵀ) and a row (1×n) down the rows (𝟙·b).
+    """
+    shape = tuple(array.shape)
+    if shape == (rows, cols):
+        return array
+    if shape[1] == 1 and shape[0] == cols and rows != cols:
+        return sympy.MatMul(Ones(rows, 1), sympy.Transpose(array))
+    if shape == (rows, 1):
+        return sympy.MatMul(array, Ones(1, cols))
+    if shape == (1, cols):
+        return sympy.MatMul(Ones(rows, 1), array)
+    if shape[1] == 1 and shape[0] == cols:
+        return sympy.MatMul(Ones(rows, 1), sympy.Transpose(array))
+    raise DeriveError(f"cannot broadcast an array of shape {shape} to {rows}×{cols}")
+
+
 def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: tuple,
                 *, evaluate: bool = True) -> sympy.Basic:
     """Array operations: element-wise ones as `Elementwise`, the rest as matrix algebra."""
@@ -102,23 +123,18 @@ def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: t
         return total if op == "sum" else total / (arg.shape[0] * arg.shape[1])
     if op == "transpose":
         (arg,) = args
-        if not is_array(arg) or arg.shape[1] == 1:
+        if len(shape) < 2:
             return arg  # NumPy: .T of a scalar or a 1-D array is itself
         return sympy.Transpose(arg)
     if op == "matmul":
         left, right = args
-        if right.shape[1] == 1 and left.shape[1] != 1:
-            return sympy.MatMul(left, right)
-        if left.shape[1] == 1:  # 1-D @ 2-D: (wᵀX)ᵀ as a column
+        if len(shape) == 1 and left.shape[1] != right.shape[0]:  # 1-D @ 2-D: (wᵀX)ᵀ as a column
             return sympy.Transpose(sympy.MatMul(sympy.Transpose(left), right))
         return sympy.MatMul(left, right)
     if op == "vector":
         return sympy.ImmutableMatrix(len(args), 1, list(args))
     rows, cols = matrix_shape(shape)
-    for arg in args:
-        if is_array(arg) and tuple(arg.shape) != (rows, cols):
-            raise DeriveError(f"broadcasting an array of shape {arg.shape} across {rows}×{cols} "
-                              "is not supported yet")
+    args = [broadcast_to(a, rows, cols) if is_array(a) else a for a in args]
     elements = [element_of(a) if is_array(a) else a for a in args]
     body = build(op, elements, table, evaluate=evaluate)
     return Elementwise(body, rows, cols)

@@ -106,3 +106,50 @@ def assert_jacobian_matches(derivation, values, tolerance=1e-5):
         expected = expected.T
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (got, expected)
+
+
+def numeric_gradient(derivation, values, name, h=1e-6):
+    """Central-difference gradient of the scalar loss by `name`, shaped like the variable.
+
+    For a non-scalar output (reverse mode's vector-Jacobian product) the loss
+    is J = sum(upstream ⊙ output), whose gradient is exactly that product.
+    """
+    from matcalc_sym.numeric import evaluate_expression
+
+    inputs = {k: v for k, v in derivation.symbols.items() if k not in derivation.definitions}
+    upstream = next((k for k in values if k.startswith("dJ/d")), None)
+
+    def loss(vals):
+        out = np.asarray(evaluate_expression(derivation.expression, vals, inputs), dtype=float)
+        if upstream is None:
+            return float(np.sum(out))
+        return float(np.sum(np.asarray(vals[upstream]).reshape(out.shape) * out))
+
+    base = np.asarray(values[name], dtype=float)
+    grad = np.zeros(base.shape if base.ndim else ())
+    flat = np.atleast_1d(base).ravel()
+    out = np.zeros(flat.size)
+    for i in range(flat.size):
+        up, down = flat.copy(), flat.copy()
+        up[i] += h
+        down[i] -= h
+        shape = base.shape
+        out[i] = (loss(dict(values, **{name: up.reshape(shape) if base.ndim else float(up[0])}))
+                  - loss(dict(values, **{name: down.reshape(shape) if base.ndim else float(down[0])}))) / (2 * h)
+    grad = out.reshape(base.shape) if base.ndim else float(out[0])
+    return grad
+
+
+def assert_gradient_matches(derivation, values, name, got=None, tolerance=1e-5):
+    """A reverse-mode gradient (shaped like its variable) equals finite differences."""
+    expected = np.asarray(numeric_gradient(derivation, values, name), dtype=float)
+    if got is None:
+        got = derivation.evaluate(values)
+        got = got[name] if isinstance(got, dict) else got
+    got = np.asarray(got, dtype=float)
+    if derivation.layout == "numerator" and expected.ndim == 1:
+        expected = expected.reshape(1, -1)
+    elif expected.ndim == 1:
+        expected = expected.reshape(-1, 1)
+    got = got.reshape(expected.shape) if got.size == expected.size and expected.ndim else got
+    assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (name, got, expected)

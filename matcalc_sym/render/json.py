@@ -43,6 +43,7 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "notes": list(derivation.notes),
         "steps": [step_to_dict(step) for step in derivation.steps],
         "expansion": _expansion_to_dict(derivation.expansion),
+        "gradients": {name: expression_to_dict(g) for name, g in derivation.gradients.items()},
     }
 
 

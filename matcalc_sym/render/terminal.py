@@ -102,8 +102,19 @@ def renderables(derivation, width: int = 100):
         yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED)
     if derivation.expansion is not None:
         yield _expansion_panel(derivation, width)
-    result = Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6))
-    yield Panel(Group(result), title="Result", title_align="left", box=box.DOUBLE, style="bold")
+    yield Panel(Group(*_result_lines(derivation, width)), title="Result", title_align="left",
+                box=box.DOUBLE, style="bold")
+
+
+def _result_lines(derivation, width: int):
+    from rich.text import Text
+
+    from ..steps import Partial
+
+    if len(derivation.gradients) > 1:
+        return [Text(pretty(sympy.Eq(Partial(derivation.output, name, True), gradient, evaluate=False), width - 6))
+                for name, gradient in derivation.gradients.items()]
+    return [Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6))]
 
 
 def _expansion_panel(derivation, width: int):
