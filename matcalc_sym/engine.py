@@ -100,7 +100,36 @@ class Forward:
                     "substitute", self.total(target, wrt), substituted, "substitute",
                     "replace each intermediate variable by its definition", wrt=wrt))
             out.results.append(substituted)
+        if graph.output.op == "vector" and not self.arrays:
+            self._combine_vector_of_functions(out, source, targets, locals_of, totals)
         return out
+
+    def _combine_vector_of_functions(self, out, source, targets, locals_of, totals) -> None:
+        """y = f(g(x)) for a bracketed list: ∂y/∂x = ∂y/∂g · ∂g/∂x, with ∂y/∂g diagonal.
+
+        Applies when each entry yᵢ is one operation on its own inner gᵢ, which
+        is the paper's vector-of-functions example.
+        """
+        inner = []
+        for target in targets:
+            found = locals_of.get(target, [])
+            if len(found) != 1 or target.is_leaf:
+                return
+            inner.append(found[0])
+        if len({id(local.parameter) for local in inner}) != len(inner):
+            return
+        k = len(inner)
+        outer = sympy.ImmutableMatrix(sympy.diag(*[local.value for local in inner]))
+        column = sympy.ImmutableMatrix(k, 1, [totals[local.parameter] for local in inner])
+        g = ", ".join(self.name(local.parameter) for local in inner)
+        y = str(self.graph.output_symbol)
+        why = (f"vector chain rule with g = [{g}]: each entry of {y} depends only on its own entry of g, so "
+               f"∂{y}/∂g = {sympy.sstr(outer.tolist())} is diagonal (element-wise diagonal condition), and "
+               f"∂g/∂{out.wrt} = {sympy.sstr(column.T.tolist())}ᵀ; shapes ({k}×1) = ({k}×{k})({k}×1)")
+        out.steps.append(Step("combine", self.total(self.graph.output, out.wrt), outer * column,
+                              "vector chain rule", why,
+                              formula=sympy.Mul(Partial(y, "g", True), Partial("g", out.wrt, self.partial_notation)),
+                              wrt=out.wrt, shapes={"result": f"{k}×1", "factors": f"({k}×1) = ({k}×{k})({k}×1)"}))
 
     # -- stages ---------------------------------------------------------------
 

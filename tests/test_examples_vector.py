@@ -113,6 +113,11 @@ def test_example_14_vector_of_functions_of_a_scalar():
     xs = sympy.Symbol("x", real=True)
     assert d.result == sympy.ImmutableMatrix([[2 / xs], [3 * sympy.cos(3 * xs)]])
     assert d.rule == "vector"
+    (vector,) = [s for s in d.steps if s.rule == "vector chain rule"]
+    assert "g = [u1, u3]" in vector.explanation and "element-wise diagonal condition" in vector.explanation
+    assert vector.shapes["factors"] == "(2×1) = (2×2)(2×1)"
+    u1, u3 = sympy.symbols("u1 u3", real=True)
+    assert vector.rhs == sympy.ImmutableMatrix([[2 * xs / u1], [3 * sympy.cos(u3)]])
 
 
 LOSS_SHAPES = {"X": "N,n", "y": "N", "w": "n"}
