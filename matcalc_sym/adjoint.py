@@ -30,32 +30,28 @@ def _latex(printer, name: str) -> str:
     return rf"\frac{{\partial {printer._print(sympy.Symbol(loss))}}}{{\partial {printer._print(sympy.Symbol(of))}}}"
 
 
-class AdjointMatrix(sympy.MatrixSymbol):
+class _AdjointPrinting:
+    """Printing shared by both adjoint symbols: a stacked ∂J/∂u."""
+
+    name: str
+
+    def _pretty(self, printer):
+        return _pretty(printer, self.name)
+
+    def _latex(self, printer, exp=None):
+        body = _latex(printer, self.name)
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"({self.name})"
+
+
+class AdjointMatrix(_AdjointPrinting, sympy.MatrixSymbol):
     """∂J/∂U for an array U: shaped like U."""
 
-    def _pretty(self, printer):
-        return _pretty(printer, self.name)
 
-    def _latex(self, printer, exp=None):
-        body = _latex(printer, self.name)
-        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
-
-    def _sympystr(self, printer):
-        return f"({self.name})"
-
-
-class AdjointScalar(sympy.Symbol):
+class AdjointScalar(_AdjointPrinting, sympy.Symbol):
     """∂J/∂u for a scalar u."""
-
-    def _pretty(self, printer):
-        return _pretty(printer, self.name)
-
-    def _latex(self, printer, exp=None):
-        body = _latex(printer, self.name)
-        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
-
-    def _sympystr(self, printer):
-        return f"({self.name})"
 
 
 def adjoint(loss: str, of: str, like: sympy.Basic) -> sympy.Basic:
