@@ -15,6 +15,7 @@ import sympy
 from . import limits
 from .arrays import Diag, Elem, Elementwise, ReduceSum
 from .errors import DeriveError
+from .matfuncs import DiagPart, LogDet, Norm, Norm1
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,21 @@ class _Explicit:
             return sum(values[1:], values[0])
         if isinstance(expr, Diag):
             return sympy.diag(*list(self.value(expr.vector)))
+        if isinstance(expr, DiagPart):
+            m = self.matrix(expr.arg)
+            return sympy.Matrix([m[i, i] for i in range(m.rows)])
+        if isinstance(expr, sympy.Inverse):
+            return self.matrix(expr.arg).inv()
+        if isinstance(expr, sympy.Trace):
+            return self.matrix(expr.arg).trace()
+        if isinstance(expr, sympy.Determinant):
+            return self.matrix(expr.arg).det()
+        if isinstance(expr, LogDet):
+            return sympy.log(self.matrix(expr.arg).det())
+        if isinstance(expr, Norm1):
+            return sum(sympy.Abs(e) for e in self.matrix(expr.arg))
+        if isinstance(expr, Norm):
+            return sympy.sqrt(sum(e**2 for e in self.matrix(expr.arg)))
         if isinstance(expr, sympy.BlockMatrix):
             return sympy.Matrix(sympy.BlockMatrix([[self.value(b) for b in row] for row in expr.blocks.tolist()]))
         if isinstance(expr, sympy.MatrixBase):
@@ -144,6 +160,8 @@ class _Explicit:
                 replacements[atom] = array[i if array.rows > 1 else 0, j if array.cols > 1 else 0]
             elif isinstance(atom, ReduceSum):
                 replacements[atom] = sum(self.matrix(atom.array))
+            elif isinstance(atom, (sympy.Trace, sympy.Determinant, LogDet, Norm)):
+                replacements[atom] = self.value(atom)
         return body.xreplace(replacements).xreplace(self.dims)
 
 

@@ -15,6 +15,16 @@ import sympy
 
 from .arrays import Diag, Elem, Elementwise, ReduceSum, is_array
 from .errors import DeriveError
+from .matfuncs import DiagPart, LogDet, Norm, Norm1
+
+#: scalar functions of an array: how NumPy computes each
+MATRIX_SCALARS = {
+    sympy.Trace: lambda np, a: np.trace(a),
+    sympy.Determinant: lambda np, a: np.linalg.det(a),
+    LogDet: lambda np, a: np.linalg.slogdet(a)[1],
+    Norm: lambda np, a: np.linalg.norm(a),
+    Norm1: lambda np, a: np.sum(np.abs(a)),
+}
 
 
 def evaluate(derivation, values: Mapping[str, Any]) -> Any:
@@ -121,6 +131,12 @@ class _Interpreter:
             return np.block([[self.value(block) for block in row] for row in expr.blocks.tolist()])
         if isinstance(expr, Diag):
             return np.diag(np.ravel(self.value(expr.vector)))
+        if isinstance(expr, DiagPart):
+            return np.diag(self.value(expr.arg)).reshape(-1, 1)
+        if isinstance(expr, sympy.Inverse):
+            return np.linalg.inv(self.value(expr.arg))
+        if type(expr) in MATRIX_SCALARS:
+            return MATRIX_SCALARS[type(expr)](np, self.value(expr.args[0]))
         if isinstance(expr, sympy.MatrixBase):
             return np.array([[self.value(e) for e in row] for row in expr.tolist()], dtype=float)
         if isinstance(expr, Elementwise):
@@ -151,14 +167,16 @@ class _Interpreter:
         np = self.np
         replacements = {}
         for atom in sympy.preorder_traversal(expr):
-            if isinstance(atom, (Elem, ReduceSum)) and atom not in replacements:
+            if isinstance(atom, (Elem, ReduceSum, *MATRIX_SCALARS)) and atom not in replacements:
                 replacements[atom] = sympy.Dummy("a")
         inner = {}
         for atom, dummy in replacements.items():
             if isinstance(atom, Elem):
                 inner[dummy] = self.value(atom.array)
-            else:
+            elif isinstance(atom, ReduceSum):
                 inner[dummy] = np.sum(self.value(atom.array))
+            else:
+                inner[dummy] = self.value(atom)
         body = expr.xreplace(replacements)
         scalars = sorted((s for s in body.free_symbols if not isinstance(s, sympy.Dummy)), key=str)
         for s in scalars:

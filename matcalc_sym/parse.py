@@ -334,6 +334,12 @@ class _Translator:
             shape = infer_shape(op, [a.shape for a in args], self.table)
         except ShapeError as exc:
             raise ShapeError(f"{exc} (column {column + 1})" if column is not None else str(exc)) from None
+        if op == "pow" and len(args[0].shape) == 2 and args[1].is_const and args[1].value == -1 \
+                and args[0].shape[0] == args[0].shape[1]:
+            return self.apply("inv", [args[0]], column)  # A**-1 of a square matrix is its inverse
+        spec = self.table.function(op)
+        if spec is not None and spec.kind == "constant":
+            return self._constant_array(op, args, column)
         if op == "pow" and args[1].is_const:
             self._check_exponent(args[1].value, column)
         if all(a.is_const for a in args) and op != "vector":
@@ -344,6 +350,16 @@ class _Translator:
         if node.depth > limits.MAX_DEPTH:
             raise ParseError(f"the expression is nested more than {limits.MAX_DEPTH} levels deep", column, self.text)
         return node
+
+    def _constant_array(self, op: str, args: list[Node], column: int | None) -> Node:
+        """eye(n) and ones(n): n is a declared dimension or a whole number."""
+        (size,) = [a.value for a in args] if len(args) == 1 and args[0].is_const else [None]
+        if size is None or not (size.is_Symbol or (size.is_Integer and 0 < size <= limits.MAX_DIMENSION)):
+            raise ParseError(f"{op}(n) takes a dimension: a name from the declared shapes or a whole number "
+                             f"from 1 to {limits.MAX_DIMENSION}", column, self.text)
+        shape = (size, size) if op == "eye" else (size,)
+        value = sympy.Identity(size) if op == "eye" else sympy.OneMatrix(size, 1)
+        return self.builder.make("const", value=value, shape=shape, column=column)
 
     def _check_exponent(self, exponent: sympy.Expr, column: int | None) -> None:
         approx = _approximate(exponent)
@@ -357,8 +373,11 @@ class _Translator:
         fast even where SymPy's automatic simplification would hang.
         """
         values = [a.value for a in args]
-        if any(v.free_symbols for v in values):  # dimensions: positive integers, never huge literals
-            return self.builder.make("const", value=build(op, values, self.table), column=column)
+        shape = infer_shape(op, [a.shape for a in args], self.table)
+        if any(v.free_symbols or isinstance(v, sympy.MatrixExpr) for v in values):
+            # dimensions (positive integers) or constant arrays: nothing SymPy could choke on
+            return self.builder.make("const", value=build(op, values, self.table, shape=shape),
+                                     shape=shape, column=column)
         lazy = build(op, values, self.table, evaluate=False)
         approx = _approximate(lazy)
         if approx is None:
@@ -422,6 +441,13 @@ def infer_shape(op: str, arg_shapes: list[Shape], table: RuleTable) -> Shape:
     spec = table.function(op)
     if spec is not None and spec.kind == "reduction":
         return SCALAR
+    if spec is not None and spec.kind == "matrix":
+        for signature in spec.signatures:
+            shape = shapes.match_signature(signature, arg_shapes)
+            if shape is not None:
+                return shape
+        got = ", ".join(shapes.show(s) for s in arg_shapes)
+        raise ShapeError(f"{op}() needs {shapes.describe_signatures(spec.signatures)}, got shape {got}")
     result: Shape = SCALAR
     for s in arg_shapes:
         result = shapes.broadcast(result, s, symbol)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import sympy
 
-from .arrays import Elementwise, Ones, ReduceSum, element_of, is_array
+from .arrays import Diag, Elementwise, Ones, ReduceSum, element_of, is_array
 from .errors import DeriveError
 from .expr import Node
 from .local import local_derivatives
+from .matfuncs import DiagPart, Norm
 from .ruletable import SLOTS, JacobianRule, RuleTable
 from .symbolic import broadcast_to
 
@@ -117,8 +118,30 @@ def _grad_everywhere_mean(c):
     return Elementwise(c.grad / (arg.shape[0] * arg.shape[1]), *arg.shape)
 
 
+def _matrix_function_forms():
+    def inverse_transpose(a):
+        return sympy.Transpose(sympy.Inverse(a))
+
+    return {
+        "grad-identity": lambda c: sympy.MatMul(c.grad, sympy.Identity(c.arg(0).shape[0])),
+        "grad-det-inverse-transpose": lambda c: sympy.MatMul(c.grad * sympy.Determinant(c.arg(0)),
+                                                             inverse_transpose(c.arg(0))),
+        "grad-inverse-transpose": lambda c: sympy.MatMul(c.grad, inverse_transpose(c.arg(0))),
+        "minus-inverse-transpose-sandwich": lambda c: sympy.MatMul(
+            -1, inverse_transpose(c.arg(0)), c.grad, inverse_transpose(c.arg(0))),
+        "grad-over-norm": lambda c: sympy.MatMul(c.grad / Norm(c.arg(0)), c.arg(0)),
+        "grad-sign": lambda c: Elementwise(element_of(c.grad) * sympy.sign(element_of(c.arg(0))),
+                                           *c.arg(0).shape),
+        "diagonal-of-grad": lambda c: DiagPart(c.grad),
+        "diag-of-grad": lambda c: Diag(c.grad),
+        "grad-times-right": lambda c: sympy.MatMul(c.grad, c.arg(1)),
+        "grad-transposed-times-left": lambda c: sympy.MatMul(sympy.Transpose(c.grad), c.arg(0)),
+    }
+
+
 FORMS: dict[str, Callable] = {
     **_matmul_forms(),
+    **_matrix_function_forms(),
     "grad-transposed": lambda c: sympy.Transpose(c.grad),
     "grad": lambda c: c.grad,
     "grad-everywhere": _grad_everywhere,
@@ -133,7 +156,8 @@ def contributions(node: Node, grad, depends: set, symbol_of: dict, table: RuleTa
     for operand in dict.fromkeys(a for a in node.args if a in depends):
         context = _Context(node, operand, symbol_of, grad, table, depends)
         spec = table.function(node.op)
-        elementwise = node.op in ELEMENTWISE_OPS or (spec is not None and spec.kind == "elementwise")
+        elementwise = node.op in ELEMENTWISE_OPS or (spec is not None and spec.kind == "elementwise"
+                                                      and spec.definition is None)
         if elementwise:
             rule = _find(table, "elementwise", node, operand)
             value, scalar_rule, axes = _elementwise(context)

@@ -37,6 +37,7 @@ class FunctionSpec:
     sympy_name: str | None = None
     definition: str | None = None
     kind: str = "elementwise"
+    signatures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,11 @@ def _functions_from(data: dict, origin: str) -> tuple[dict[str, FunctionSpec], d
         arity = spec.get("arity", 1)
         arity = tuple(arity) if isinstance(arity, list) else (int(arity),)
         kind = spec.get("kind", "elementwise")
-        if kind not in ("elementwise", "reduction"):
-            raise RuleFileError(f"{origin}: function {name!r}: field 'kind' must be elementwise or reduction")
-        functions[name] = FunctionSpec(name, arity, spec.get("sympy"), spec.get("definition"), kind)
+        if kind not in ("elementwise", "reduction", "matrix", "constant"):
+            raise RuleFileError(f"{origin}: function {name!r}: field 'kind' must be elementwise, reduction, "
+                                "matrix or constant")
+        signatures = tuple(spec.get("signatures", ()))
+        functions[name] = FunctionSpec(name, arity, spec.get("sympy"), spec.get("definition"), kind, signatures)
         for alias in spec.get("aliases", []):
             aliases[alias] = name
     return functions, aliases

@@ -90,3 +90,27 @@ def matmul(left: Shape, right: Shape) -> Shape:
 
 def transpose(shape: Shape) -> Shape:
     return tuple(reversed(shape))
+
+
+def match_signature(signature: str, arg_shapes: list[Shape]) -> Shape | None:
+    """The output shape if the operands fit a gufunc-style signature like (n,n)->(), else None."""
+    inputs, _, output = signature.partition("->")
+    parts = re.findall(r"\(([^)]*)\)", inputs)
+    if len(parts) != len(arg_shapes):
+        return None
+    bound: dict[str, sympy.Expr] = {}
+    for part, shape in zip(parts, arg_shapes):
+        names = [d.strip() for d in part.split(",") if d.strip()]
+        if len(names) != len(shape):
+            return None
+        for name, dim in zip(names, shape):
+            if bound.setdefault(name, dim) != dim:
+                return None
+    out = [d.strip() for d in output.strip().strip("()").split(",") if d.strip()]
+    return tuple(bound[d] for d in out)
+
+
+def describe_signatures(signatures) -> str:
+    words = {"(n,n)": "a square matrix (n,n)", "(n)": "a vector (n,)", "(m,n)": "a matrix (m,n)",
+             "(m),(n)": "two vectors"}
+    return " or ".join(words.get(sig.partition("->")[0], sig.partition("->")[0]) for sig in signatures)

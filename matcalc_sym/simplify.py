@@ -150,6 +150,8 @@ def _collect_coefficients(expr: sympy.Basic) -> sympy.Basic:
                     factors.extend(core.args if isinstance(core, sympy.MatMul) else [core])
             if not factors:
                 return coefficient
+            if len(factors) > 1:  # A·I = A
+                factors = [f for f in factors if not isinstance(f, sympy.Identity)] or factors[:1]
             core = factors[0] if len(factors) == 1 else sympy.MatMul(*factors)
             return join(coefficient, core)
         return e

@@ -9,9 +9,28 @@ import sympy
 from .arrays import Diag, Elementwise, Ones, ReduceSum, element_of, is_array
 from .errors import DeriveError
 from .functions import resolve
+from .matfuncs import DiagPart, LogDet, Norm, Norm1
 from .ruletable import RuleTable
 
-ARRAY_OPS = frozenset({"matmul", "transpose", "sum", "mean"})
+ARRAY_OPS = frozenset({"matmul", "transpose", "sum", "mean", "trace", "det", "logdet", "inv", "norm", "norm1",
+                       "diag", "outer"})
+
+
+def _diag(arg):
+    """diag(v) builds a diagonal matrix; diag(A) reads a square matrix's diagonal (NumPy's np.diag)."""
+    return Diag(arg) if arg.shape[1] == 1 else DiagPart(arg)
+
+
+MATRIX_FUNCTIONS = {
+    "trace": sympy.Trace,
+    "det": sympy.Determinant,
+    "logdet": LogDet,
+    "inv": sympy.Inverse,
+    "norm": Norm,
+    "norm1": Norm1,
+    "diag": _diag,
+    "outer": lambda u, v: sympy.MatMul(u, sympy.Transpose(v)),
+}
 
 COMPARISONS: dict[str, Callable] = {
     "gt": sympy.StrictGreaterThan,
@@ -133,6 +152,8 @@ def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: t
         return sympy.MatMul(left, right)
     if op == "vector":
         return sympy.ImmutableMatrix(len(args), 1, list(args))
+    if op in MATRIX_FUNCTIONS:
+        return MATRIX_FUNCTIONS[op](*args)
     rows, cols = matrix_shape(shape)
     args = [broadcast_to(a, rows, cols) if is_array(a) else a for a in args]
     elements = [element_of(a) if is_array(a) else a for a in args]

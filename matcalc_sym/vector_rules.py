@@ -18,6 +18,7 @@ from .arrays import Diag, Elementwise, element_of, is_array, ones_row
 from .errors import DeriveError
 from .expr import Node
 from .local import local_derivatives
+from .matfuncs import Norm
 from .ruletable import SLOTS, JacobianRule, RuleTable
 
 
@@ -68,7 +69,19 @@ def _identity(context) -> sympy.Basic:
     return Identity(context.operand(0).shape[0])
 
 
+def _normalized_row(context) -> sympy.Basic:
+    x = context.operand(0)
+    return sympy.MatMul(1 / Norm(x), sympy.Transpose(x))
+
+
+def _sign_row(context) -> sympy.Basic:
+    x = context.operand(0)
+    return sympy.Transpose(Elementwise(sympy.sign(element_of(x)), *x.shape))
+
+
 FORMS: dict[str, Callable] = {
+    "normalized-row": _normalized_row,
+    "sign-row": _sign_row,
     "diagonal": _diagonal,
     "column": _column,
     "ones-row": _ones_row,
@@ -108,7 +121,7 @@ def _jacobian(node: Node, parameter: Node, depends: set[Node], symbol_of: dict, 
     context = _Context(node, parameter, symbol_of, rows_cols)
     spec = table.function(node.op)
     elementwise = node.op in ("add", "sub", "mul", "div", "pow", "neg", "where") or (
-        spec is not None and spec.kind == "elementwise" and node.op not in ("vector",))
+        spec is not None and spec.kind == "elementwise" and spec.definition is None)
     if elementwise and node.shape:
         match = "broadcast" if not parameter.shape else "elementwise"
         if parameter.shape and parameter.shape != node.shape:

@@ -33,6 +33,21 @@ class _Printer(PrettyPrinter):
     def _print_Min(self, expr):
         return self._print_Function(expr, func_name="min")
 
+    def _inverse_transpose(self, matrix):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return self._print(matrix) ** prettyForm("-T")
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sympy.Inverse):  # (A⁻¹)ᵀ is written A⁻ᵀ
+            return self._inverse_transpose(expr.arg.arg)
+        return super()._print_Transpose(expr)
+
+    def _print_Inverse(self, expr):
+        if isinstance(expr.arg, sympy.Transpose):  # (Aᵀ)⁻¹ is the same A⁻ᵀ
+            return self._inverse_transpose(expr.arg.arg)
+        return self._print_MatPow(expr)
+
 
 def _printer(width: int) -> PrettyPrinter:
     return _Printer({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
