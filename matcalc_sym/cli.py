@@ -23,6 +23,7 @@ class Format(str, Enum):
     pretty = "pretty"
     text = "text"
     json = "json"
+    numpy = "numpy"
 
 
 class Layout(str, Enum):
@@ -37,7 +38,7 @@ class Mode(str, Enum):
     reverse = "reverse"
 
 
-_EXTENSIONS = {".json": Format.json, ".txt": Format.text}
+_EXTENSIONS = {".json": Format.json, ".txt": Format.text, ".py": Format.numpy}
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -92,6 +93,8 @@ def _emit(derivation, chosen: Format, output: Path | None) -> None:
         import json
 
         text = json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    elif chosen is Format.numpy:
+        text = derivation.to_numpy()
     elif chosen is Format.pretty and output is None:
         from rich.console import Console
 

@@ -151,6 +151,12 @@ class Derivation:
 
         return derivation_to_dict(self)
 
+    def to_numpy(self) -> str:
+        """A self-contained NumPy module: f_and_grad(**inputs) and check_gradient()."""
+        from .render.numpy import to_numpy
+
+        return to_numpy(self)
+
     def to_text(self, width: int = 100) -> str:
         """The derivation as plain text (what the CLI prints when piped)."""
         from .render.terminal import render_text
