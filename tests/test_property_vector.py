@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcalc_sym import derive
+from matcalc_sym import ParseError, derive
 from tests.helpers import numeric_jacobian
 
 UNARY = ["sin", "cos", "tanh", "sigmoid", "exp"]
@@ -33,7 +33,11 @@ def vector_exprs():
 def test_vector_jacobians_match_finite_differences(expr, wrt, seed):
     text, _ = expr
     text = f"{text} + 0*w + 0*z" if wrt not in text else text
-    d = derive(text, wrt, shapes={"w": "n", "x": "n"})
+    try:
+        d = derive(text, wrt, shapes={"w": "n", "x": "n"})
+    except ParseError as exc:  # constant parts like exp(exp(2**2)) are refused by design
+        assert "constant part" in str(exc), (text, exc)
+        return
     rng = np.random.default_rng(seed)
     values = {"w": rng.uniform(-1, 1, 3), "x": rng.uniform(-1, 1, 3), "z": float(rng.uniform(-1, 1))}
     expected = numeric_jacobian(d, values, wrt)
