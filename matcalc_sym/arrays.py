@@ -193,6 +193,31 @@ def element_of(array) -> sympy.Basic:
     return Elem(array)
 
 
+class NamedCall:
+    """Printing shared by one-argument named operations: diag(v), sum(v), logdet(A), …
+
+    Subclasses set `call_name` (and `call_latex` when LaTeX spells it
+    differently); the argument is `args[0]`.
+    """
+
+    call_name = ""
+    call_latex: str | None = None
+
+    def _sympystr(self, printer):
+        return f"{self.call_name}({printer._print(self.args[0])})"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        inner = prettyForm(*printer._print(self.args[0]).parens())
+        return prettyForm(*inner.left(self.call_name))
+
+    def _latex(self, printer, exp=None):
+        name = self.call_latex or rf"\operatorname{{{self.call_name}}}"
+        body = rf"{name}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
 def flatten_elements(expr: sympy.Basic) -> sympy.Basic:
     """An element of an element-wise array is that array's body: Elem(Elementwise(b)) → b."""
     if not isinstance(expr, sympy.Basic):
@@ -208,8 +233,10 @@ def flatten_elements(expr: sympy.Basic) -> sympy.Basic:
     return expr.replace(nested, lambda e: element_of(e.array))
 
 
-class Diag(MatrixExpr):
+class Diag(NamedCall, MatrixExpr):
     """diag(v): the square matrix with the column v on its diagonal."""
+
+    call_name = "diag"
 
     def __new__(cls, vector):
         n = vector.shape[0]
@@ -233,22 +260,11 @@ class Diag(MatrixExpr):
     def _eval_transpose(self):
         return self
 
-    def _sympystr(self, printer):
-        return f"diag({printer._print(self.vector)})"
 
-    def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
+class ReduceSum(NamedCall, sympy.Expr):
+    """sum(v): the sum of an array's entries, a scalar (w·x when it sums w ⊙ x)."""
 
-        inner = prettyForm(*printer._print(self.vector).parens())
-        return prettyForm(*inner.left("diag"))
-
-    def _latex(self, printer, exp=None):
-        body = rf"\operatorname{{diag}}\left({printer._print(self.vector)}\right)"
-        return body if exp is None else f"{body}^{{{exp}}}"
-
-
-class ReduceSum(sympy.Expr):
-    """sum(v): the sum of an array's entries, a scalar."""
+    call_name = "sum"
 
     is_commutative = True
     is_real = True
@@ -286,7 +302,7 @@ class ReduceSum(sympy.Expr):
         dot = self._dot_operands()
         if dot:
             return "·".join(printer.parenthesize(a, 999) for a in dot)
-        return f"sum({printer._print(self.array)})"
+        return super()._sympystr(printer)
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
@@ -294,16 +310,14 @@ class ReduceSum(sympy.Expr):
         dot = self._dot_operands()
         if dot:
             return prettyForm(*printer._print(dot[0]).right("·", printer._print(dot[1])))
-        inner = prettyForm(*printer._print(self.array).parens())
-        return prettyForm(*inner.left("sum"))
+        return super()._pretty(printer)
 
     def _latex(self, printer, exp=None):
         dot = self._dot_operands()
         if dot:
             body = r" \cdot ".join(printer._print(a) for a in dot)
             return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
-        body = rf"\operatorname{{sum}}\left({printer._print(self.array)}\right)"
-        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+        return super()._latex(printer, exp)
 
 
 def ones_row(n) -> sympy.MatrixExpr:

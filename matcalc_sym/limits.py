@@ -7,6 +7,8 @@ it. The numbers are generous for hand-written mathematics and for the
 benchmarks' 3200-node expressions.
 """
 
+import sympy
+
 MAX_INPUT_CHARS = 50_000
 MAX_NODES = 20_000
 #: nesting of functions and non-associative operators; chains of + or * do not count
@@ -17,3 +19,21 @@ MAX_EXPONENT = 1000
 MAX_STATEMENTS = 200
 #: dimension sizes when symbolic dimensions are instantiated (expand / checks)
 MAX_DIMENSION = 4096
+
+
+def approximate(expr: sympy.Expr) -> complex | None:
+    """A complex approximation; inf when too large for a float, None when undefined."""
+    try:
+        value = complex(expr.evalf(15))
+    except OverflowError:
+        return complex(float("inf"))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if value != value:
+        return None
+    return value
+
+
+def abbreviate(value) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import sympy
 
-
-def _call(printer, name: str, arg, latex: bool = False):
-    if latex:
-        return rf"\operatorname{{{name}}}\left({printer._print(arg)}\right)"
-    return f"{name}({printer._print(arg)})"
+from .arrays import NamedCall
 
 
-class LogDet(sympy.Expr):
+class LogDet(NamedCall, sympy.Expr):
     """log det(A), for A with a positive determinant."""
+
+    call_name = "logdet"
+    call_latex = r"\log\det"
 
     is_commutative = True
     is_real = True
@@ -28,19 +27,6 @@ class LogDet(sympy.Expr):
     @property
     def arg(self):
         return self.args[0]
-
-    def _sympystr(self, printer):
-        return _call(printer, "logdet", self.arg)
-
-    def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
-
-        inner = prettyForm(*printer._print(self.arg).parens())
-        return prettyForm(*inner.left("log det"))
-
-    def _latex(self, printer, exp=None):
-        body = rf"\log\det\left({printer._print(self.arg)}\right)"
-        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
 
 
 class Norm(sympy.Expr):
@@ -60,7 +46,7 @@ class Norm(sympy.Expr):
         return self.args[0]
 
     def _sympystr(self, printer):
-        return _call(printer, "norm" if self._order is None else "norm1", self.arg)
+        return f"{'norm' if self._order is None else 'norm1'}({printer._print(self.arg)})"
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
@@ -82,8 +68,10 @@ class Norm1(Norm):
     _order = 1
 
 
-class DiagPart(sympy.MatrixExpr):
+class DiagPart(NamedCall, sympy.MatrixExpr):
     """diag(A) of a square matrix: the column of its diagonal entries."""
+
+    call_name = "diag"
 
     def __new__(cls, matrix):
         return sympy.MatrixExpr.__new__(cls, matrix)
@@ -95,16 +83,3 @@ class DiagPart(sympy.MatrixExpr):
     @property
     def shape(self):
         return (self.arg.shape[0], sympy.Integer(1))
-
-    def _sympystr(self, printer):
-        return _call(printer, "diag", self.arg)
-
-    def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
-
-        inner = prettyForm(*printer._print(self.arg).parens())
-        return prettyForm(*inner.left("diag"))
-
-    def _latex(self, printer, exp=None):
-        body = _call(printer, "diag", self.arg, latex=True)
-        return body if exp is None else f"{body}^{{{exp}}}"

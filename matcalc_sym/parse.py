@@ -298,10 +298,10 @@ class _Translator:
             raise self.error(f"{kind}: not part of the input language", node)
         if isinstance(value, int):
             if abs(value) > limits.MAX_LITERAL:
-                raise self.error(f"the number {_abbrev(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
+                raise self.error(f"the number {limits.abbreviate(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
             return self.builder.make("const", value=sympy.Integer(value), column=self.column(node))
         if not (abs(value) <= limits.MAX_LITERAL):
-            raise self.error(f"the number {_abbrev(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
+            raise self.error(f"the number {limits.abbreviate(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
         spelled = self._source(node).replace("_", "")
         exact = sympy.Rational(spelled) if re.fullmatch(r"[0-9.eE+-]+", spelled) else sympy.Rational(value)
         return self.builder.make("const", value=exact, column=self.column(node))
@@ -331,7 +331,7 @@ class _Translator:
             if arg.op in COMPARISONS and not (op == "where" and index == 0):
                 raise ParseError("a comparison is only allowed as the condition of where(...)", column, self.text)
         try:
-            shape = infer_shape(op, [a.shape for a in args], self.table)
+            shape = shapes.result_shape(op, [a.shape for a in args], self.table)
         except ShapeError as exc:
             raise ShapeError(f"{exc} (column {column + 1})" if column is not None else str(exc)) from None
         if op == "pow" and len(args[0].shape) == 2 and args[1].is_const and args[1].value == -1 \
@@ -362,9 +362,9 @@ class _Translator:
         return self.builder.make("const", value=value, shape=shape, column=column)
 
     def _check_exponent(self, exponent: sympy.Expr, column: int | None) -> None:
-        approx = _approximate(exponent)
+        approx = limits.approximate(exponent)
         if approx is None or not abs(approx) <= limits.MAX_EXPONENT:
-            raise ParseError(f"exponent {_abbrev(exponent)} is too large (limit {limits.MAX_EXPONENT})", column, self.text)
+            raise ParseError(f"exponent {limits.abbreviate(exponent)} is too large (limit {limits.MAX_EXPONENT})", column, self.text)
 
     def _fold(self, op: str, args: list[Node], column: int | None) -> Node:
         """Fold a constant subexpression, after checking its size numerically.
@@ -373,13 +373,13 @@ class _Translator:
         fast even where SymPy's automatic simplification would hang.
         """
         values = [a.value for a in args]
-        shape = infer_shape(op, [a.shape for a in args], self.table)
+        shape = shapes.result_shape(op, [a.shape for a in args], self.table)
         if any(v.free_symbols or isinstance(v, sympy.MatrixExpr) for v in values):
             # dimensions (positive integers) or constant arrays: nothing SymPy could choke on
             return self.builder.make("const", value=build(op, values, self.table, shape=shape),
                                      shape=shape, column=column)
         lazy = build(op, values, self.table, evaluate=False)
-        approx = _approximate(lazy)
+        approx = limits.approximate(lazy)
         if approx is None:
             raise ParseError("a constant part of the expression is undefined (division by zero?)", column, self.text)
         if abs(approx) > limits.MAX_CONSTANT:
@@ -425,51 +425,6 @@ class _Translator:
     def _suggest(name: str, candidates: list[str]) -> str:
         close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
         return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def infer_shape(op: str, arg_shapes: list[Shape], table: RuleTable) -> Shape:
-    """The result shape of `op` on operands of these shapes (NumPy semantics)."""
-    symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}.get(op, op)
-    if op == "matmul":
-        return shapes.matmul(*arg_shapes)
-    if op == "transpose":
-        return shapes.transpose(arg_shapes[0])
-    if op == "vector":
-        if any(s != SCALAR for s in arg_shapes):
-            raise ShapeError("a bracketed list must hold scalar expressions")
-        return (sympy.Integer(len(arg_shapes)),)
-    spec = table.function(op)
-    if spec is not None and spec.kind == "reduction":
-        return SCALAR
-    if spec is not None and spec.kind == "matrix":
-        for signature in spec.signatures:
-            shape = shapes.match_signature(signature, arg_shapes)
-            if shape is not None:
-                return shape
-        got = ", ".join(shapes.show(s) for s in arg_shapes)
-        raise ShapeError(f"{op}() needs {shapes.describe_signatures(spec.signatures)}, got shape {got}")
-    result: Shape = SCALAR
-    for s in arg_shapes:
-        result = shapes.broadcast(result, s, symbol)
-    return result
-
-
-def _approximate(expr: sympy.Expr) -> complex | None:
-    """A complex approximation; inf when too large for a float, None when undefined."""
-    try:
-        value = complex(expr.evalf(15))
-    except OverflowError:
-        return complex(float("inf"))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if value != value:
-        return None
-    return value
-
-
-def _abbrev(value) -> str:
-    text = str(value)
-    return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
 
 
 def _op_symbol(op: ast.AST) -> str:

@@ -114,3 +114,30 @@ def describe_signatures(signatures) -> str:
     words = {"(n,n)": "a square matrix (n,n)", "(n)": "a vector (n,)", "(m,n)": "a matrix (m,n)",
              "(m),(n)": "two vectors"}
     return " or ".join(words.get(sig.partition("->")[0], sig.partition("->")[0]) for sig in signatures)
+
+
+def result_shape(op: str, arg_shapes: list[Shape], table) -> Shape:
+    """The result shape of `op` on operands of these shapes (NumPy semantics)."""
+    symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}.get(op, op)
+    if op == "matmul":
+        return matmul(*arg_shapes)
+    if op == "transpose":
+        return transpose(arg_shapes[0])
+    if op == "vector":
+        if any(s != SCALAR for s in arg_shapes):
+            raise ShapeError("a bracketed list must hold scalar expressions")
+        return (sympy.Integer(len(arg_shapes)),)
+    spec = table.function(op)
+    if spec is not None and spec.kind == "reduction":
+        return SCALAR
+    if spec is not None and spec.kind == "matrix":
+        for signature in spec.signatures:
+            shape = match_signature(signature, arg_shapes)
+            if shape is not None:
+                return shape
+        got = ", ".join(show(s) for s in arg_shapes)
+        raise ShapeError(f"{op}() needs {describe_signatures(spec.signatures)}, got shape {got}")
+    result: Shape = SCALAR
+    for s in arg_shapes:
+        result = broadcast(result, s, symbol)
+    return result
