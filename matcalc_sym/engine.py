@@ -17,7 +17,7 @@ import sympy
 from . import algebra
 from .arrays import flatten_elements, is_array
 from .expr import Node
-from .graph import IntermediateGraph, array_program
+from .graph import IntermediateGraph, array_program, differentiable_depends
 from .steps import Partial, Step
 from .vector_rules import LocalJacobian, local_jacobians
 
@@ -134,11 +134,7 @@ class Forward:
     # -- stages ---------------------------------------------------------------
 
     def _depends(self, source: Node) -> set[Node]:
-        depends: set[Node] = set()
-        for node in self.graph.order:
-            if node is source or any(a in depends for a in node.args):
-                depends.add(node)
-        return depends
+        return differentiable_depends(self.graph.order, {source})
 
     def _differentiate(self, out: VariableDerivation, depends: set[Node]) -> dict[Node, list[LocalJacobian]]:
         graph = self.graph

@@ -16,7 +16,7 @@ from .errors import DeriveError
 from .expr import Node, topological_order
 from .parse import Program
 from .ruletable import RuleTable
-from .symbolic import build, matrix_shape
+from .symbolic import COMPARISONS, build, matrix_shape
 
 _RESERVED_PREFIXES = ("u", "v", "t", "h", "g")
 
@@ -77,6 +77,10 @@ def introduce(program: Program) -> IntermediateGraph:
             symbol_of[node] = full[node] = node.value
             continue
         args = [symbol_of[a] for a in node.args]
+        if node.op in COMPARISONS:  # a condition stays inline: where(u > 0, …) reads as written
+            symbol_of[node] = _definition(node, args, program.table, evaluate=True)
+            full[node] = _definition(node, [full[a] for a in node.args], program.table, evaluate=True)
+            continue
         if node is output:
             name, user_named = output_name, program.output_name is not None
         elif node in program.names:
@@ -135,3 +139,14 @@ def _prefix(taken: set[str]) -> str:
 def array_program(graph: IntermediateGraph) -> bool:
     """True when arrays take part (a bracketed list of scalars alone is handled per entry)."""
     return any(node.shape and node.op != "vector" for node in graph.order)
+
+
+def differentiable_depends(order: list[Node], sources: set[Node]) -> set[Node]:
+    """Nodes that depend on a source, except through a comparison (its derivative is 0 almost everywhere)."""
+    depends: set[Node] = set()
+    for node in order:
+        if node.op in COMPARISONS:
+            continue
+        if node in sources or any(a in depends for a in node.args):
+            depends.add(node)
+    return depends

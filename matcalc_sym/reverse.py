@@ -17,7 +17,7 @@ import sympy
 from .adjoint import adjoint
 from .arrays import element_of, flatten_elements, is_array
 from .expr import Node
-from .graph import IntermediateGraph
+from .graph import IntermediateGraph, differentiable_depends
 from .reverse_rules import Contribution, contributions
 from .steps import Partial, Step
 
@@ -91,11 +91,7 @@ class Reverse:
     # -- pieces ---------------------------------------------------------------
 
     def _depends(self, sources: set[Node]) -> set[Node]:
-        depends: set[Node] = set()
-        for node in self.graph.order:
-            if node in sources or any(a in depends for a in node.args):
-                depends.add(node)
-        return depends
+        return differentiable_depends(self.graph.order, sources)
 
     def _differentiate(self, contribution: Contribution, loss: str) -> Step:
         node, operand = contribution.node, contribution.operand
