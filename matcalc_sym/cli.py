@@ -86,7 +86,8 @@ def derive_command(
         if graph or order:
             from .render.views import print_views
 
-            print_views(derivation, graph=graph, order=order)
+            machine_readable = output is None and chosen not in (Format.pretty, Format.text)
+            print_views(derivation, graph=graph, order=order, stderr=machine_readable)
         _emit(derivation, chosen, output, standalone)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
