@@ -143,7 +143,8 @@ def text(value: str) -> str:
             out.append("?")
         else:
             out.append(char)
-    return "".join(out).replace("$$", "")
+    # shape products such as (1×N)(N×N)(N×n) may break between factors
+    return "".join(out).replace("$$", "").replace(")(", r")\allowbreak(")
 
 
 _MATH_SPECIAL = {"\\": r"\backslash ", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -192,7 +193,7 @@ def step_line(step, printer: MatcalcLatexPrinter) -> str:
     parts.append(printer.doprint(step.rhs))
     joiner = r" \\" + "\n" + "&= " if sum(len(p) for p in parts) > LONG_LINE else " = "
     line = parts[0] + " &= " + joiner.join(parts[1:])
-    notes = [step.rule.replace("-", " ")]
+    notes = [step.rule]
     if "shape" in step.shapes:
         notes.append(str(step.shapes.get("equation") or step.shapes["shape"]))
     return line + " && " + math_text("; ".join(notes))
