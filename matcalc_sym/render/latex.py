@@ -148,7 +148,7 @@ def text(value: str) -> str:
 
 
 _MATH_SPECIAL = {"\\": r"\backslash ", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\sim ", "^": r"\hat{}", "<": "<", ">": ">", "|": r"\vert "}
+                 "{": r"\{", "}": r"\}", "~": r"\sim ", "^": r"\text{**}", "<": "<", ">": ">", "|": r"\vert "}
 
 
 def math_text(value: str) -> str:
@@ -181,8 +181,13 @@ def code(value: str) -> str:
     return rf"\texttt{{{text(' '.join(value.split()))}}}"
 
 
-#: characters of LaTeX beyond which `lhs = formula = rhs` is split over two lines
-LONG_LINE = 160
+#: printed characters (roughly) beyond which `lhs = formula = rhs` is split over two lines
+LONG_LINE = 70
+
+
+def _visible(latex_text: str) -> int:
+    """About how many characters a LaTeX fragment prints: commands and braces dropped."""
+    return len(re.sub(r"\\[A-Za-z]+|[{}\s]", "", latex_text))
 
 
 def step_line(step, printer: MatcalcLatexPrinter) -> str:
@@ -191,7 +196,7 @@ def step_line(step, printer: MatcalcLatexPrinter) -> str:
     if step.formula is not None:
         parts.append(printer.doprint(step.formula))
     parts.append(printer.doprint(step.rhs))
-    joiner = r" \\" + "\n" + "&= " if sum(len(p) for p in parts) > LONG_LINE else " = "
+    joiner = r" \\" + "\n" + "&= " if sum(_visible(p) for p in parts) > LONG_LINE else " = "
     line = parts[0] + " &= " + joiner.join(parts[1:])
     notes = [step.rule]
     if "shape" in step.shapes:
