@@ -62,7 +62,7 @@ def derive_command(
     output_format: Annotated[Format | None, typer.Option("--format", "-f", help="Output format "
                                                          "(default: pretty on a terminal, text when piped).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
-                                                "extension unless --format is given).")] = None,
+                                                "extension: .tex .md .json .dot .txt, unless --format is given).")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
     expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every vector out with N "
                                                "components and check the result against the scalar Jacobian.")] = None,

@@ -20,11 +20,21 @@ class Dataflow:
     inputs: tuple[tuple[str, tuple[str, ...]], ...]
     output: str
 
+    def __post_init__(self) -> None:
+        # lookup tables built once: the graph may have thousands of names
+        args = dict(self.inputs)
+        users: dict[str, list[str]] = {}
+        for name in self.order:
+            for arg in args.get(name, ()):
+                users.setdefault(arg, []).append(name)
+        object.__setattr__(self, "_args", args)
+        object.__setattr__(self, "_users", {k: tuple(v) for k, v in users.items()})
+
     def args(self, name: str) -> tuple[str, ...]:
-        return dict(self.inputs).get(name, ())
+        return self._args.get(name, ())
 
     def users(self, name: str) -> tuple[str, ...]:
-        return tuple(n for n in self.order if name in self.args(n))
+        return self._users.get(name, ())
 
     def on_paths(self, source: str) -> set[str]:
         """Every name on some path from `source` to the output (both ends included)."""

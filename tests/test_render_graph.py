@@ -86,3 +86,16 @@ def test_order_table_of_example_4():
         ("du2/dx = ∂u2/∂x + ∂u2/∂u1·du1/dx", "dy/du1 = dy/du2·∂u2/∂u1"),
         ("dy/dx = dy/du2·du2/dx", "dy/dx = dy/du1·du1/dx + dy/du2·∂u2/∂x"),
     ]
+
+
+def test_large_graphs_render_quickly_and_the_tree_is_capped():
+    import time
+
+    from matcalc_sym.render.graph import MAX_TREE_NODES
+
+    d = derive(" + ".join(f"sin(x*{i})" for i in range(1, 300)), "x")
+    start = time.perf_counter()
+    rows, dot, text = order_rows(d), to_dot(d), plain(tree(d))
+    assert time.perf_counter() - start < 5
+    assert len(rows) == len(d.dataflow.order) and dot.count(" -> ") > 800
+    assert len(text.splitlines()) <= MAX_TREE_NODES + 2 and text.rstrip().endswith("…")

@@ -94,6 +94,7 @@ def test_free_text_is_escaped_for_latex():
     assert text("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
     assert text("n×n, xᵀ") == r"n$\times$n, x$^{T}$"
     assert math_text("1 = (n) ⊙ (n)") == r"\text{1 = (n) }\odot \text{ (n)}"
+    assert math_text("(n)^2 a_b") == r"\text{(n)}\text{**}\text{2 a}\_\text{b}"
     assert all(ord(c) < 128 for c in text("Σᵢ eᵢ ≤ 0 ‖x‖ 🙂"))
 
 

@@ -139,7 +139,8 @@ def order_rows(derivation, wrt: str | None = None) -> list[tuple[str, str]]:
     """
     flow = _dataflow(derivation)
     wrt = wrt or derivation.wrt[0]
-    on_path = [n for n in flow.order if n in flow.on_paths(wrt)] if wrt in flow.order else []
+    marked = flow.on_paths(wrt) if wrt in flow.order else set()
+    on_path = [n for n in flow.order if n in marked]
     y = flow.output
     forward, backward = [], []
     for name in on_path:
