@@ -16,6 +16,7 @@ import sympy
 
 from . import algebra
 from .arrays import Ones, is_array
+from .dataflow import dataflow_of
 from .engine import ScalarForward, VariableDerivation, components
 from .errors import DeriveError
 from .expand import expand_check
@@ -108,6 +109,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
         shapes={name: show_math(node.shape) for name, node in program.variables.items() if node.shape},
         symbols=dict(graph.variables),
         notes=tuple(notes),
+        dataflow=dataflow_of(graph),
     )
 
 
@@ -158,6 +160,7 @@ def _derive_reverse(expression, program, graph, names, notes, steps, layout, sim
         steps=steps, result=result, rule="backprop", layout=used,
         shapes={name: show_math(node.shape) for name, node in program.variables.items() if node.shape},
         symbols=symbols, notes=tuple(notes), gradients=gradients, definitions=definitions,
+        dataflow=dataflow_of(graph),
     )
 
 

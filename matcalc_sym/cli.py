@@ -24,6 +24,9 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     numpy = "numpy"
+    latex = "latex"
+    markdown = "markdown"
+    dot = "dot"
 
 
 class Layout(str, Enum):
@@ -38,7 +41,8 @@ class Mode(str, Enum):
     reverse = "reverse"
 
 
-_EXTENSIONS = {".json": Format.json, ".txt": Format.text, ".py": Format.numpy}
+_EXTENSIONS = {".json": Format.json, ".txt": Format.text, ".tex": Format.latex, ".md": Format.markdown,
+               ".dot": Format.dot, ".py": Format.numpy}
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -59,11 +63,17 @@ def derive_command(
     output_format: Annotated[Format | None, typer.Option("--format", "-f", help="Output format "
                                                          "(default: pretty on a terminal, text when piped).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
-                                                "extension unless --format is given).")] = None,
+                                                "extension: .tex .md .json .dot .txt, unless --format is given).")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
     expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every vector out with N "
                                                "components and check the result against the scalar Jacobian.")] = None,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
+    standalone: Annotated[bool, typer.Option("--standalone", help="LaTeX: a complete document "
+                                             "(amsmath, amssymb, bm) that pdflatex compiles.")] = False,
+    graph: Annotated[bool, typer.Option("--graph", help="Also draw the intermediate-variable DAG, "
+                                        "the paths from the variable to the output marked.")] = False,
+    order: Annotated[bool, typer.Option("--order", help="Also show the order in which forward and "
+                                        "backward differentiation compute the partials.")] = False,
 ) -> None:
     from .api import derive
 
@@ -74,7 +84,12 @@ def derive_command(
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
         derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
                             mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand)
-        _emit(derivation, chosen, output)
+        if graph or order:
+            from .render.views import print_views
+
+            machine_readable = output is None and chosen not in (Format.pretty, Format.text)
+            print_views(derivation, graph=graph, order=order, stderr=machine_readable)
+        _emit(derivation, chosen, output, standalone)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
@@ -88,13 +103,13 @@ def _shape_option(text: str) -> tuple[str, str]:
     return name.strip(), dims
 
 
-def _emit(derivation, chosen: Format, output: Path | None) -> None:
-    if chosen is Format.json:
+def _emit(derivation, chosen: Format, output: Path | None, standalone: bool = False) -> None:
+    if chosen in _RENDERERS:
+        text = _RENDERERS[chosen](derivation, standalone)
+    elif chosen is Format.json:
         import json
 
         text = json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    elif chosen is Format.numpy:
-        text = derivation.to_numpy()
     elif chosen is Format.pretty and output is None:
         from rich.console import Console
 
@@ -109,6 +124,27 @@ def _emit(derivation, chosen: Format, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise MatcalcError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _latex(derivation, standalone: bool) -> str:
+    return derivation.to_latex(standalone=standalone)
+
+
+def _markdown(derivation, standalone: bool) -> str:
+    return derivation.to_markdown()
+
+
+def _dot(derivation, standalone: bool) -> str:
+    from .render.graph import to_dot
+
+    return to_dot(derivation)
+
+
+def _numpy(derivation, standalone: bool) -> str:
+    return derivation.to_numpy()
+
+
+_RENDERERS = {Format.latex: _latex, Format.markdown: _markdown, Format.dot: _dot, Format.numpy: _numpy}
 
 
 def _fail(exc: MatcalcError) -> int:

@@ -129,6 +129,8 @@ class Derivation:
     gradients: Mapping[str, sympy.Basic] = field(default_factory=dict)
     #: named intermediate results kept in the result, in terms of the inputs (for evaluate)
     definitions: Mapping[str, sympy.Basic] = field(default_factory=dict)
+    #: the intermediate-variable DAG by name (matcalc_sym.dataflow), for --graph and --order
+    dataflow: Any = None
 
     @property
     def kinds(self) -> list[str]:
@@ -163,10 +165,35 @@ class Derivation:
 
         return render_text(self, width=width)
 
+    def to_latex(self, standalone: bool = False) -> str:
+        """`align*` blocks per step kind; `standalone` makes a complete document."""
+        from .render.latex import to_latex
+
+        return to_latex(self, standalone=standalone)
+
+    def to_markdown(self) -> str:
+        """Headings per step kind and `$$` math (GitHub, Jupyter)."""
+        from .render.markdown import to_markdown
+
+        return to_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .render.notebook import repr_latex
+
+        return repr_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        from .render.notebook import repr_html
+
+        return repr_html(self)
+
     def __rich_console__(self, console, options):
         from .render.terminal import renderables
 
-        yield from renderables(self)
+        yield from renderables(self, width=options.max_width)
 
     def __str__(self) -> str:
         return self.to_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import sympy
@@ -9,27 +10,37 @@ import sympy
 SCHEMA_VERSION = 1
 
 
-def expression_to_dict(expr: sympy.Basic | None) -> dict[str, str] | None:
-    """One expression three ways: LaTeX, SymPy's srepr, and plain text."""
+def expression_to_dict(expr: sympy.Basic | None, printer=None) -> dict[str, str] | None:
+    """One expression three ways: LaTeX (the paper's notation), SymPy's srepr, and plain text."""
     if expr is None:
         return None
-    return {"latex": sympy.latex(expr), "srepr": sympy.srepr(expr), "text": sympy.sstr(expr)}
+    latex = printer.doprint(expr) if printer is not None else sympy.latex(expr)
+    return {"latex": latex, "srepr": sympy.srepr(expr), "text": sympy.sstr(expr)}
 
 
-def step_to_dict(step) -> dict[str, Any]:
+def step_to_dict(step, printer=None) -> dict[str, Any]:
+    if printer is None:
+        from .latex import printer_for
+
+        printer = printer_for()
+    expression_dict = partial(expression_to_dict, printer=printer)
     return {
         "kind": step.kind,
         "rule": step.rule,
         "explanation": step.explanation,
         "wrt": step.wrt,
-        "lhs": expression_to_dict(step.lhs),
-        "formula": expression_to_dict(step.formula),
-        "rhs": expression_to_dict(step.rhs),
+        "lhs": expression_dict(step.lhs),
+        "formula": expression_dict(step.formula),
+        "rhs": expression_dict(step.rhs),
         "shapes": dict(step.shapes),
     }
 
 
 def derivation_to_dict(derivation) -> dict[str, Any]:
+    from .latex import printer_for
+
+    printer = printer_for(derivation)
+    expression_to_dict = partial(_expression, printer=printer)
     return {
         "schema": SCHEMA_VERSION,
         "input": derivation.source,
@@ -41,10 +52,13 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "expression": expression_to_dict(derivation.expression),
         "result": expression_to_dict(derivation.result),
         "notes": list(derivation.notes),
-        "steps": [step_to_dict(step) for step in derivation.steps],
+        "steps": [step_to_dict(step, printer) for step in derivation.steps],
         "expansion": _expansion_to_dict(derivation.expansion),
         "gradients": {name: expression_to_dict(g) for name, g in derivation.gradients.items()},
     }
+
+
+_expression = expression_to_dict
 
 
 def _expansion_to_dict(expansion) -> dict[str, Any] | None:

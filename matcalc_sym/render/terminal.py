@@ -53,14 +53,25 @@ def _printer(width: int) -> PrettyPrinter:
     return _Printer({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
 
 
-def equation(step, width: int = 100) -> str:
-    """`lhs = formula = rhs` pretty-printed on a shared baseline."""
+def equation(step, width: int = 100, lhs_width: int = 0) -> str:
+    """`lhs = formula = rhs` pretty-printed on a shared baseline.
+
+    `lhs_width` pads the left side so the equations of one block line up at
+    their `=`; lines wider than `width` wrap at `width` columns.
+    """
     printer = _printer(width)
     parts = [step.lhs] + ([step.formula] if step.formula is not None else []) + [step.rhs]
     form = printer._print(parts[0])
+    if form.width() < lhs_width:
+        form = prettyForm(*form.left(" " * (lhs_width - form.width())))
     for part in parts[1:]:
         form = prettyForm(*stringPict.next(form, " = ", printer._print(part)))
-    return form.render(wrap_line=True, num_columns=width)
+    return form.render(wrap_line=True, num_columns=width, use_unicode=True)
+
+
+def lhs_width(step, width: int = 100) -> int:
+    """How wide the left side of a step prints (to align a block at its `=`)."""
+    return _printer(width)._print(step.lhs).width()
 
 
 def pretty(expr: sympy.Basic, width: int = 100) -> str:
@@ -104,21 +115,23 @@ def renderables(derivation, width: int = 100):
         yield Text(f"note: {note}", style="yellow")
     for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
         items = []
+        align = max(lhs_width(step, width) for step in steps)
         for step in steps:
-            grid = Table.grid(padding=(0, 2))
-            grid.add_column("equation")
+            grid = Table.grid(padding=(0, 2), expand=True)
+            grid.add_column("equation", ratio=1)
             grid.add_column("rule", style="dim", justify="right")
             rule = "" if step.rule in _UNNAMED_RULES else step.rule
-            grid.add_row(Text(equation(step, width - 30)), Text(rule))
+            room = max(24, width - 4 - (len(rule) + 2 if rule else 0))  # panel borders, then the rule
+            grid.add_row(Text(equation(step, room, align), no_wrap=True, overflow="crop"), Text(rule))
             items.append(grid)
             if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
                 items.append(Text("  " + step.explanation, style="italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
-        yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED)
+        yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED, border_style="cyan")
     if derivation.expansion is not None:
         yield _expansion_panel(derivation, width)
     yield Panel(Group(*_result_lines(derivation, width)), title="Result", title_align="left",
-                box=box.DOUBLE, style="bold")
+                box=box.DOUBLE, style="bold", border_style="green")
 
 
 def _result_lines(derivation, width: int):

@@ -1,0 +1,270 @@
+"""LaTeX: the derivation as `align*` blocks, one per run of steps of one kind.
+
+The printer is SymPy's `LatexPrinter` with the paper's notation added: a
+symbol declared with a 1-D shape prints bold (\\mathbf{x}), a 2-D one upright
+(\\mathrm{W}); element-wise products are ⊙ (\\odot), diag(·) is an operator
+name, the ones vector is \\mathbb{1}. Which names are arrays comes from the
+derivation (declared shapes plus the shape recorded on each introduce step),
+so the same printer serves scalars, vectors and matrices.
+
+Free text (explanations, rule names, shapes) may hold Unicode such as × or ᵀ;
+`text()` turns it into something pdflatex compiles without extra packages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from .terminal import TITLES, groups
+
+#: a document that compiles with Debian's texlive-latex-base alone
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[margin=2cm]{geometry}
+\usepackage{amsmath}
+\usepackage{amssymb}
+\usepackage{bm}
+% amssymb has no double-struck one; write the ones vector as a bold 1 in print
+\let\matcalcmathbb\mathbb
+\renewcommand{\mathbb}[1]{\ifx1#1\bm{1}\else\matcalcmathbb{#1}\fi}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+"""
+
+
+class MatcalcLatexPrinter(LatexPrinter):
+    """LaTeX in the paper's notation; `array_ndim` maps a name to 1 (vector) or 2 (matrix)."""
+
+    printmethod = "_latex"
+    _default_settings = {**LatexPrinter._default_settings, "array_ndim": {}}
+
+    def _print_Symbol(self, expr, style="plain"):
+        printed = super()._print_Symbol(expr, style="plain")
+        ndim = self._settings["array_ndim"].get(expr.name)
+        if not ndim or printed.startswith("\\frac"):
+            return printed
+        base, sep, rest = printed.partition("_")
+        base, sup, more = base.partition("^")
+        font = r"\mathbf" if ndim == 1 else r"\mathrm"
+        return f"{font}{{{base}}}{sup}{more}{sep}{rest}"
+
+    def _print_MatrixSymbol(self, expr):
+        return self._print_Symbol(expr)
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sympy.Inverse):
+            return rf"{self.parenthesize(expr.arg.arg, PRECEDENCE['Pow'], strict=True)}^{{-T}}"
+        inner = self._print(expr.arg)
+        if inner.startswith("\\frac"):
+            return rf"\left({inner}\right)^{{T}}"
+        return super()._print_Transpose(expr)
+
+    def _print_HadamardProduct(self, expr):
+        return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+
+    def _print_OneMatrix(self, expr):
+        rows, cols = expr.shape
+        return r"\mathbb{1}^{T}" if rows == 1 and cols != 1 else r"\mathbb{1}"
+
+    def _print_ZeroMatrix(self, expr):
+        return r"\mathbf{0}"
+
+    def _print_Identity(self, expr):
+        return r"\mathrm{I}"
+
+    def _diag(self, vector) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(vector)}\right)"
+
+    def _print_DiagMatrix(self, expr):
+        return self._diag(expr.args[0])
+
+    def _print_DiagonalizeVector(self, expr):
+        return self._diag(expr.args[0])
+
+    def _print_Max(self, expr):
+        return rf"\max\left({', '.join(self._print(a) for a in expr.args)}\right)"
+
+    def _print_Min(self, expr):
+        return rf"\min\left({', '.join(self._print(a) for a in expr.args)}\right)"
+
+
+def array_ndim(derivation) -> dict[str, int]:
+    """Which names are vectors (1) and matrices (2): declared shapes plus introduced ones."""
+    dims: dict[str, int] = {}
+    for name, shape in derivation.shapes.items():
+        dims[name] = _ndim(shape)
+    for step in derivation.steps:
+        if step.kind == "introduce" and "shape" in step.shapes:
+            dims[str(step.lhs)] = _ndim(step.shapes["shape"])
+    return {name: n for name, n in dims.items() if n}
+
+
+def _ndim(shape: str) -> int:
+    shape = str(shape).strip()
+    if shape in ("", "1", "()"):
+        return 0
+    return len(re.split(r"[×,x]", shape)) if "×" in shape or "," in shape else 1
+
+
+def printer_for(derivation=None, ndim: Mapping[str, int] | None = None) -> MatcalcLatexPrinter:
+    dims = dict(ndim or {}) if derivation is None else array_ndim(derivation)
+    return MatcalcLatexPrinter({"array_ndim": dims})
+
+
+def latex(expr: sympy.Basic, derivation=None, ndim: Mapping[str, int] | None = None) -> str:
+    """One expression in the paper's notation (arrays taken from `derivation` or `ndim`)."""
+    return printer_for(derivation, ndim).doprint(expr)
+
+
+_UNICODE = {
+    "×": r"\times ", "·": r"\cdot ", "⊙": r"\odot ", "⊘": r"\oslash ", "∂": r"\partial ", "−": "-",
+    "≤": r"\le ", "≥": r"\ge ", "≠": r"\ne ", "→": r"\to ", "Σ": r"\Sigma ", "σ": r"\sigma ",
+    "‖": r"\|", "…": r"\ldots ", "𝟙": r"\mathbb{1}", "ᵀ": "^{T}", "ⁿ": "^{n}", "⁻": "^{-}", "¹": "^{1}",
+    "²": "^{2}", "³": "^{3}", "ᵢ": "_{i}", "ⱼ": "_{j}", "₁": "_{1}", "₂": "_{2}", "₃": "_{3}",
+}
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+
+
+def text(value: str) -> str:
+    """Free text for a LaTeX text context: specials escaped, Unicode math as inline math."""
+    out = []
+    for char in str(value):
+        if char in _SPECIAL:
+            out.append(_SPECIAL[char])
+        elif char in _UNICODE:
+            out.append(f"${_UNICODE[char].strip()}$")
+        elif ord(char) > 127:
+            out.append("?")
+        else:
+            out.append(char)
+    # shape products such as (1×N)(N×N)(N×n) may break between factors
+    return "".join(out).replace("$$", "").replace(")(", r")\allowbreak(")
+
+
+_MATH_SPECIAL = {"\\": r"\backslash ", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\sim ", "^": r"\text{**}", "<": "<", ">": ">", "|": r"\vert "}
+
+
+def math_text(value: str) -> str:
+    """Free text inside math (`\\text{…}` runs, symbols as math) that LaTeX and MathJax agree on.
+
+    MathJax prints a backslash command inside \\text{} literally, so nothing
+    that needs escaping stays inside one.
+    """
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            out.append(r"\text{" + "".join(run) + "}")
+            run.clear()
+
+    for char in str(value):
+        symbol = _MATH_SPECIAL.get(char) or _UNICODE.get(char) or ("?" if ord(char) > 127 else None)
+        if symbol is None:
+            run.append(char)
+        else:
+            flush()
+            out.append(symbol)
+    flush()
+    return "".join(out)
+
+
+def code(value: str) -> str:
+    """The user's input in typewriter type."""
+    return rf"\texttt{{{text(' '.join(value.split()))}}}"
+
+
+#: printed characters (roughly) beyond which `lhs = formula = rhs` is split over two lines
+LONG_LINE = 70
+
+
+def _visible(latex_text: str) -> int:
+    """About how many characters a LaTeX fragment prints: commands and braces dropped."""
+    return len(re.sub(r"\\[A-Za-z]+|[{}\s]", "", latex_text))
+
+
+def step_line(step, printer: MatcalcLatexPrinter) -> str:
+    """`lhs &= formula = rhs && \\text{rule}` for one step."""
+    parts = [printer.doprint(step.lhs)]
+    if step.formula is not None:
+        parts.append(printer.doprint(step.formula))
+    parts.append(printer.doprint(step.rhs))
+    joiner = r" \\" + "\n" + "&= " if sum(_visible(p) for p in parts) > LONG_LINE else " = "
+    line = parts[0] + " &= " + joiner.join(parts[1:])
+    notes = [step.rule]
+    if "shape" in step.shapes:
+        notes.append(str(step.shapes.get("equation") or step.shapes["shape"]))
+    return line + " && " + math_text("; ".join(notes))
+
+
+def header(derivation, printer: MatcalcLatexPrinter) -> list[str]:
+    from .terminal import _result_lhs
+
+    output = sympy.Symbol(derivation.output)
+    wrt = ", ".join(printer.doprint(sympy.Symbol(name)) for name in derivation.wrt)
+    lines = [
+        rf"\textbf{{Derivative of}} {code(derivation.source)} \textbf{{by}} ${wrt}$\\",
+        rf"$\displaystyle {printer.doprint(output)} = {printer.doprint(derivation.expression)}$\\",
+        rf"Chain rule: {text(derivation.rule)}; layout: {text(derivation.layout)}"
+        + rf" (we want ${printer.doprint(_result_lhs(derivation))}$).",
+    ]
+    lines += [rf"\\ \emph{{Note:}} {text(note)}" for note in derivation.notes]
+    return lines
+
+
+def body(derivation) -> str:
+    """The derivation without a document around it (for \\input or a notebook)."""
+    printer = printer_for(derivation)
+    lines = header(derivation, printer)
+    for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
+        by = f" (by ${printer.doprint(sympy.Symbol(wrt))}$)" if wrt and kind != "introduce" else ""
+        lines.append(rf"\subsection*{{{number}. {TITLES[kind]}{by}}}")
+        lines.append(r"\begin{align*}")
+        lines.append("\\\\\n".join(step_line(step, printer) for step in steps))
+        lines.append(r"\end{align*}")
+        lines += [text(step.explanation) + r"\par" for step in steps if kind == "combine" and step.explanation]
+    lines.append(r"\subsection*{Result}")
+    lines.append(r"\begin{equation*}")
+    lines.append(r"\boxed{" + _result(derivation, printer) + "}")
+    lines.append(r"\end{equation*}")
+    return "\n".join(lines) + "\n"
+
+
+def _result(derivation, printer: MatcalcLatexPrinter) -> str:
+    from ..steps import Partial
+    from .terminal import _result_lhs
+
+    if len(derivation.gradients) > 1:
+        rows = [rf"{printer.doprint(Partial(derivation.output, name, True))} &= {printer.doprint(g)}"
+                for name, g in derivation.gradients.items()]
+        return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}"
+    return f"{printer.doprint(_result_lhs(derivation))} = {printer.doprint(derivation.result)}"
+
+
+def to_latex(derivation, standalone: bool = False) -> str:
+    """The derivation in LaTeX; `standalone` wraps it in a complete document."""
+    content = body(derivation)
+    if not standalone:
+        return content
+    return PREAMBLE + "\\begin{document}\n" + content + "\\end{document}\n"
+
+
+def math_block(derivation) -> list[tuple[str, str | None, list[str]]]:
+    """For Markdown and notebooks: (title, wrt, equations as `aligned` rows) per block."""
+    printer = printer_for(derivation)
+    blocks = []
+    for kind, wrt, steps in groups(derivation.steps):
+        blocks.append((TITLES[kind], wrt if kind != "introduce" else None,
+                       [step_line(step, printer) for step in steps]))
+    return blocks
+
+
+def result_math(derivation) -> str:
+    return _result(derivation, printer_for(derivation))

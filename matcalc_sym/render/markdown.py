@@ -1,0 +1,43 @@
+"""Markdown: a heading per block of steps and `$$…$$` math that GitHub and Jupyter render.
+
+The mathematics is the LaTeX renderer's, inside `aligned` (MathJax and
+GitHub's math both know it; `align*` is a document environment they may not).
+"""
+
+from __future__ import annotations
+
+from .latex import math_block, printer_for, result_math
+
+
+def _inline(value: str) -> str:
+    """Free text for Markdown: characters that start markup are escaped."""
+    return "".join("\\" + c if c in "\\`*_[]<>#|$" else c for c in value)
+
+
+def to_markdown(derivation) -> str:
+    """The derivation as Markdown (headings, `$$` display math, the result last)."""
+    import sympy
+
+    from .terminal import _result_lhs
+
+    printer = printer_for(derivation)
+    wrt = ", ".join(printer.doprint(sympy.Symbol(name)) for name in derivation.wrt)
+    source = " ".join(derivation.source.split()).replace("`", "'")
+    lines = [
+        f"## Derivative of `{source}` by ${wrt}$",
+        "",
+        f"$${printer.doprint(sympy.Symbol(derivation.output))} = {printer.doprint(derivation.expression)}$$",
+        "",
+        f"Chain rule: **{derivation.rule}**; layout: **{derivation.layout}** "
+        f"(we want ${printer.doprint(_result_lhs(derivation))}$).",
+    ]
+    lines += ["", *[f"> **Note:** {_inline(note)}" for note in derivation.notes]] if derivation.notes else []
+    for number, (title, wrt_name, rows) in enumerate(math_block(derivation), start=1):
+        by = f" (by ${printer.doprint(sympy.Symbol(wrt_name))}$)" if wrt_name else ""
+        lines += ["", f"### {number}. {title}{by}", "", "$$", r"\begin{aligned}", "\\\\\n".join(rows),
+                  r"\end{aligned}", "$$"]
+    explanations = [s.explanation for s in derivation.steps if s.kind == "combine" and s.explanation]
+    if explanations:
+        lines += ["", "**Why:**", "", *[f"- {_inline(e)}" for e in dict.fromkeys(explanations)]]
+    lines += ["", "### Result", "", "$$", rf"\boxed{{{result_math(derivation)}}}", "$$", ""]
+    return "\n".join(lines)
