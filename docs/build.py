@@ -1,0 +1,156 @@
+"""Regenerate the gallery in docs/ from the current code: `python docs/build.py`.
+
+Every page is derived by `derive` and rendered with `to_markdown()`, so the
+pages can never disagree with the tool; tests/test_docs.py fails when the
+committed files differ from what this script produces (run it and commit).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One derivation on a page, with a sentence of our own before it."""
+
+    sentence: str
+    text: str
+    wrt: str | None = None
+    shapes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    filename: str
+    title: str
+    introduction: str
+    entries: tuple[Entry, ...]
+
+
+V = {"w": "n", "x": "n"}
+LOSS = {"X": "N,n", "y": "N", "w": "n"}
+RNN = {"Wc": "nc,nc", "cp": "nc,m", "Wx": "nc,nx", "x": "nx,m", "b": "nc,1"}
+NET = {"X": "n,3", "Wh": "5,3", "bh": "5", "Wout": "3,5", "bout": "3", "Y": "n,3"}
+NET_TEXT = "Zh = X@Wh.T + bh; Ah = tanh(Zh); Zo = Ah@Wout.T + bout; Ao = tanh(Zo); L = sum((Ao - Y)**2)/(3*n)"
+
+PAGES = (
+    Page("01-scalar-chain-rules.md", "Scalar chain rules",
+         "One variable, nested functions. Each operation gets its own intermediate variable; when x reaches "
+         "the output along one path the local derivatives multiply, and when it reaches it along several the "
+         "total-derivative rule adds the contribution of every path.",
+         (Entry("The smallest nesting: a square inside a sine, one path from x to y.", "sin(x**2)"),
+          Entry("Four levels deep, still one path, so four local derivatives multiply.", "log(sin(x**3)**2)"),
+          Entry("x feeds the sum twice, directly and through the square: two paths, two terms.", "x + x**2"),
+          Entry("The two paths meet inside a sine; the total derivative of the inner sum is reused.",
+                "sin(x + x**2)"),
+          Entry("A product of x with its own square: the total-derivative formula still adds partials.",
+                "x * x**2"),
+          Entry("A constant factor outside the two paths.", "9*(x + x**2)"))),
+    Page("02-partial-derivatives-and-jacobians.md", "Partial derivatives, gradients and Jacobians",
+         "Several variables: each partial derivative is its own small derivation with the other variables "
+         "held constant, and the partials are collected into a gradient (a row, in numerator layout) or a "
+         "Jacobian (one row per output).",
+         (Entry("A gradient of a scalar function of x and y.", "3*x**2*y", "x,y"),
+          Entry("A Jacobian of two functions of x and y.", "[3*x**2*y, 2*x + y**8]", "x,y"),
+          Entry("A vector of functions of one scalar: the vector chain rule with a diagonal outer Jacobian.",
+                "[log(x**2), sin(3*x)]", "x"))),
+    Page("03-element-wise-operations.md", "Element-wise operations and the diagonal condition",
+         "When the i-th output depends only on the i-th inputs, every off-diagonal partial is zero: the "
+         "Jacobian is diag(∂fᵢ/∂wᵢ), taken from the scalar rule applied element by element.",
+         (Entry("Addition: the identity.", "w + x", "w", V),
+          Entry("Subtraction, by the second operand: minus the identity.", "w - x", "x", V),
+          Entry("The element-wise product: diag of the other operand.", "w*x", "w", V),
+          Entry("The element-wise quotient, by the denominator.", "w/x", "x", V))),
+    Page("04-scalar-expansion-and-reductions.md", "Scalar expansion and reductions",
+         "A scalar added to or multiplied with a vector is expanded to every element, so its Jacobian is a "
+         "column; a sum reduces a vector to a scalar, so its Jacobian is the row 𝟙ᵀ. The dot product is an "
+         "element-wise product followed by a sum.",
+         (Entry("Scalar expansion, by the vector.", "x + z", "x", {"x": "n"}),
+          Entry("Scalar expansion, by the scalar: a column of ones.", "x + z", "z", {"x": "n"}),
+          Entry("A scaled vector, by the vector: z·I.", "x*z", "x", {"x": "n"}),
+          Entry("A scaled vector, by the scalar: the vector itself.", "x*z", "z", {"x": "n"}),
+          Entry("The sum of a vector: 𝟙ᵀ.", "sum(x)", "x", {"x": "n"}),
+          Entry("The sum of a scaled vector, by the vector.", "sum(x*z)", "x", {"x": "n"}),
+          Entry("The sum of a scaled vector, by the scalar.", "sum(x*z)", "z", {"x": "n"}),
+          Entry("The dot product, through u = w ⊙ x and y = sum(u).", "dot(w, x)", "w", V))),
+    Page("05-neuron-and-loss.md", "A neuron and its loss",
+         "A ReLU neuron max(0, w·x + b) has two cases, and so does its gradient. Over N samples the mean "
+         "squared error sums the contributions of the samples where the neuron is active.",
+         (Entry("The activation, by the weights.", "max(0, dot(w, x) + b)", "w", V),
+          Entry("The activation, by the bias.", "max(0, dot(w, x) + b)", "b", V),
+          Entry("The loss over N samples, by the weights.", "mean((y - max(0, X@w + b))**2)", "w", LOSS),
+          Entry("The loss over N samples, by the bias.", "mean((y - max(0, X@w + b))**2)", "b", LOSS))),
+    Page("06-matrix-functions-and-backprop.md", "Matrix-valued functions and backprop",
+         "With matrices on the path, Jacobians would have four dimensions. Reverse mode never builds them: "
+         "each operation maps the adjoint of its result to the adjoints of its operands, and every gradient "
+         "comes out shaped like its parameter.",
+         (Entry("An RNN cell over a minibatch, by the input weights: the upstream gradient ∂J/∂c stands in "
+                "for the loss.", "c = tanh(Wc@cp + Wx@x + b)", "Wx", RNN),
+          Entry("The same cell, by the bias that broadcasts across the minibatch.",
+                "c = tanh(Wc@cp + Wx@x + b)", "b", RNN),
+          Entry("A two-layer tanh network with a squared-error loss, by all four parameters.",
+                NET_TEXT, "Wout, bout, Wh, bh", NET))),
+)
+
+SVG_EXAMPLE = Entry("", "sin(x**2)")
+
+
+def page_text(page: Page) -> str:
+    from matcalc_sym import derive
+
+    parts = [f"# {page.title}\n", page.introduction + "\n",
+             "*Generated by `python docs/build.py`; do not edit by hand.*\n"]
+    for entry in page.entries:
+        derivation = derive(entry.text, entry.wrt, shapes=entry.shapes)
+        shapes = ", ".join(f"`{k}`: {v}" for k, v in entry.shapes.items())
+        parts.append(f"---\n\n{entry.sentence}" + (f" Shapes: {shapes}." if shapes else "") + "\n")
+        parts.append(_demote(derivation.to_markdown()))
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _demote(markdown: str) -> str:
+    """Headings one level down, so each page has a single top-level title."""
+    return "\n".join("#" + line if line.startswith("#") else line for line in markdown.splitlines()) + "\n"
+
+
+def index_text() -> str:
+    lines = ["# Gallery\n", "Every worked example of the source documents, derived and rendered by matcalc-sym. "
+             "The pages are generated by `python docs/build.py` and a test keeps them current.\n"]
+    for page in PAGES:
+        lines.append(f"- [{page.title}]({page.filename}): {len(page.entries)} derivations")
+    return "\n".join(lines) + "\n"
+
+
+def terminal_svg() -> str:
+    """The README's picture: the derivation of sin(x**2) as the terminal shows it."""
+    from rich.console import Console
+
+    from matcalc_sym import derive
+
+    console = Console(record=True, width=90, file=io.StringIO(), color_system="truecolor", force_terminal=True)
+    console.print(derive(SVG_EXAMPLE.text))
+    return console.export_svg(title="derive \"sin(x**2)\"")
+
+
+def outputs() -> dict[str, str]:
+    files = {page.filename: page_text(page) for page in PAGES}
+    files["index.md"] = index_text()
+    files["terminal-sin.svg"] = terminal_svg()
+    return files
+
+
+def main() -> int:
+    for name, text in outputs().items():
+        (DOCS / name).write_text(text, encoding="utf-8")
+        print(f"wrote docs/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
