@@ -1,6 +1,7 @@
 """The gallery in docs/ is exactly what docs/build.py produces from the current code."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def load_build():
     spec = importlib.util.spec_from_file_location("docs_build", DOCS / "build.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["docs_build"] = module  # dataclasses look their module up while being created
     spec.loader.exec_module(module)
     return module
 
