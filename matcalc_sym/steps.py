@@ -129,6 +129,8 @@ class Derivation:
     gradients: Mapping[str, sympy.Basic] = field(default_factory=dict)
     #: named intermediate results kept in the result, in terms of the inputs (for evaluate)
     definitions: Mapping[str, sympy.Basic] = field(default_factory=dict)
+    #: the self-check (check=True), when requested: a `check.CheckReport`
+    check: Any = None
 
     @property
     def kinds(self) -> list[str]:
