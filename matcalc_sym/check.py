@@ -57,10 +57,9 @@ class CheckReport:
         """The one `check` line the command line prints last."""
         if not self.passed:
             return f"check: FAILED: {self.failure}"
-        against = " and ".join(self.compared)
-        text = (f"check: passed: result against {against} at {self.points} point(s), "
-                f"largest relative error {self.max_error:.1e}")
-        return text + f"; {self.steps_verified} of {self.steps_total} differentiate step(s) verified"
+        against = ", ".join(self.compared)
+        return (f"check: passed: {against}; {self.points} points; max rel. error {self.max_error:.1e}; "
+                f"steps {self.steps_verified}/{self.steps_total} ok")
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "compared": list(self.compared), "points": self.points,
@@ -185,9 +184,9 @@ class _ResultCheck:
         return _draw(self.rng, (rows, cols))
 
     def run(self, points: int):
-        compared = ("sympy.diff", "central differences") if self.scalar else ("central differences",)
+        compared = ("sympy.diff", "finite differences") if self.scalar else ("finite differences",)
         if self.directional:
-            compared = ("central differences along random directions",)
+            compared = ("directional finite differences",)
         if self.scalar:
             self.reference = self._sympy_reference()
         count, worst = 0, 0.0

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import MatcalcError, ParseError
+from .errors import CheckFailed, MatcalcError, ParseError
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -63,6 +63,10 @@ def derive_command(
     expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every vector out with N "
                                                "components and check the result against the scalar Jacobian.")] = None,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
+    check: Annotated[bool, typer.Option("--check", help="Verify the result (sympy.diff, finite differences) and every "
+                                        "local derivative; exit status 3 if wrong.")] = False,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="FILE", help="Extra rules file "
+                                                     "(repeatable); every rule in it is verified first.")] = None,
 ) -> None:
     from .api import derive
 
@@ -72,8 +76,11 @@ def derive_command(
         if chosen is None:
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
         derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
-                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand)
+                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand,
+                            check=check, rules=rules or ())
         _emit(derivation, chosen, output)
+        if derivation.check is not None and not derivation.check.passed:
+            raise CheckFailed(f"check failed: {derivation.check.failure}")
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
