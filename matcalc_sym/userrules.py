@@ -136,7 +136,8 @@ def _template(where: str, field: str, text) -> None:
     try:
         compiled_template(text)
     except MatcalcError as exc:
-        raise RuleFileError(f"{where}: field '{field}' = {text!r}: {exc}") from None
+        raise RuleFileError(f"{where}: field '{field}' = {text!r}: {exc}; a template is an expression "
+                            "in the slots u, v, w using the shipped functions") from None
 
 
 def _with_user_functions(table: RuleTable, files: list[tuple[str, dict]]) -> RuleTable:
