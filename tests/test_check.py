@@ -6,12 +6,16 @@ import re
 import numpy as np
 import pytest
 import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from matcalc_sym import api, derive
+from matcalc_sym import DeriveError, ParseError, api, derive
 from matcalc_sym.check import _ResultCheck, verify
 from matcalc_sym.cli import app
 from matcalc_sym.ruletable import default_table
+from tests.test_property_scalar import expressions as scalar_expressions
+from tests.test_property_vector import vector_exprs
 
 runner = CliRunner()
 PASSED = re.compile(r"^check: passed: (?P<what>.+); (?P<n>\d+) points; max rel\. error (?P<err>\S+); "
@@ -163,3 +167,25 @@ def test_the_check_is_seeded():
     d = derive("tanh(x)**3")
     assert verify(d) == verify(d)
 
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scalar_expressions())
+def test_random_scalar_derivations_pass_their_check(text):
+    text = text if re.search(r"\bx\b", text) else f"x + {text}"
+    try:
+        d = derive(text, wrt="x", check=True)
+    except (ParseError, DeriveError):
+        return  # refused by design (huge or undefined constants), see test_property_scalar
+    report = d.check
+    defined_nowhere = report.failure == "no point found where the expression is defined and smooth"
+    assert report.passed or defined_nowhere, (text, report.failure)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(vector_exprs(), st.sampled_from(["w", "z"]), st.sampled_from(["auto", "denominator"]))
+def test_random_vector_derivations_pass_their_check(expr, wrt, layout):
+    text = expr[0] if wrt in expr[0] else f"{expr[0]} + 0*w + 0*z"
+    report = derive(text, wrt, shapes={"w": "n", "x": "n"}, layout=layout, check=True).check
+    assert report.passed, (text, report.failure)
+    assert report.points == 5
