@@ -12,9 +12,8 @@ Two independent witnesses for the result, from the `Derivation` alone:
 * `sympy.diff` of the expression, for scalar problems, compared at the same
   points (deciding symbolic equality can take SymPy unbounded time).
 
-And one witness per `differentiate` step: the local derivative must equal
-`sympy.diff` of that intermediate's definition (the `introduce` step) by that
-parameter, so a wrong rule is named at the step where it was used.
+And one witness per `differentiate` step (see `stepcheck`), so a wrong rule
+is named at the step where it was used.
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import MatcalcError
-from .steps import Partial
+from .stepcheck import SYMBOLIC_TOLERANCE, _draw, _real, verify_steps
 from .userfunctions import expand_user_functions
 
 POINTS = 5
 STEP = 1e-6
 FD_TOLERANCE = 1e-5
-SYMBOLIC_TOLERANCE = 1e-8
 SMOOTHNESS = 1e-4
 PRECISION = 30
 #: above this many perturbed entries, compare directional derivatives (as autograd's check_grads does)
@@ -81,70 +79,6 @@ def verify(derivation, *, points: int = POINTS, seed: int = 0) -> CheckReport:
     except (MatcalcError, ValueError, TypeError, ZeroDivisionError) as exc:
         compared, count, error, failure = (), 0, math.nan, f"could not evaluate the result numerically ({exc})"
     return CheckReport(failure is None, compared, count, error, verified, len(steps), failure)
-
-
-# -- per-step ----------------------------------------------------------------
-
-
-def verify_steps(derivation, rng) -> tuple[int, str | None]:
-    """How many scalar `differentiate` steps agree with sympy.diff; the first that does not."""
-    definitions = {str(s.lhs): s.rhs for s in derivation.steps if s.kind == "introduce"}
-    verified = 0
-    for number, step in enumerate(derivation.steps, start=1):
-        if step.kind != "differentiate" or not isinstance(step.lhs, Partial):
-            continue
-        definition = definitions.get(step.lhs.numerator)
-        if definition is None or not _scalar(definition) or not _scalar(step.rhs):
-            continue  # backprop adjoints and array Jacobians: the result check covers them
-        symbols = {str(s): s for s in definition.free_symbols | step.rhs.free_symbols}
-        parameter = symbols.get(step.lhs.denominator)
-        if parameter is None:
-            continue
-        expected = sympy.diff(expand_user_functions(definition), parameter)
-        failure = _compare_step(step, number, expected, sorted(symbols.values(), key=str), rng)
-        if failure is not None:
-            return verified, failure
-        verified += 1
-    return verified, None
-
-
-def _scalar(expr) -> bool:
-    return not any(isinstance(a, sympy.MatrixExpr) or getattr(a, "is_Matrix", False)
-                   for a in sympy.preorder_traversal(expr))
-
-
-def _compare_step(step, number: int, expected, symbols: list, rng) -> str | None:
-    compared = 0
-    for _ in range(40):
-        point = {s: sympy.Float(_draw(rng)) for s in symbols}
-        want, have = _real(expected, point), _real(step.rhs, point)
-        if want is None or have is None:
-            continue
-        if abs(want - have) > SYMBOLIC_TOLERANCE * max(1.0, abs(want)):
-            at = ", ".join(f"{s} = {float(v):.6g}" for s, v in point.items())
-            return (f"step {number} ({sympy.sstr(step.lhs)} = {sympy.sstr(step.rhs)}, rule '{step.rule}') "
-                    f"disagrees with sympy.diff of {step.lhs.numerator}'s definition at {at}: "
-                    f"expected {want:.10g}, got {have:.10g}")
-        compared += 1
-        if compared == 3:
-            break
-    return None
-
-
-def _real(expr, point) -> float | None:
-    try:
-        value = complex(expr.xreplace(point).evalf(20))
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        return None
-    if not (math.isfinite(value.real) and math.isfinite(value.imag)) or abs(value.imag) > 1e-12:
-        return None
-    return value.real
-
-
-def _draw(rng, size=None):
-    """Values away from 0, where 1/x, log and the usual kinks sit: ±[0.3, 2.5]."""
-    magnitude = rng.uniform(0.3, 2.5, size)
-    return magnitude * rng.choice([-1.0, 1.0], size)
 
 
 # -- the result --------------------------------------------------------------

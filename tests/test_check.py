@@ -29,9 +29,9 @@ CASES = [
     ("x * x**2", None, {}, "sympy.diff, finite differences", 3),
     ("[3*x**2*y, 2*x + y**8]", "x,y", {}, "sympy.diff, finite differences", 8),
     ("max(0, x)*sin(y) + abs(y)", "x,y", {}, "sympy.diff, finite differences", 8),
-    ("w/x", "x", {"w": "n", "x": "n"}, "finite differences", 0),
-    ("max(0, dot(w, x) + b)", "w", {"w": "n", "x": "n"}, "finite differences", 2),
-    ("mean((y - max(0, X@w + b))**2)", "w", {"X": "N,n", "y": "N", "w": "n"}, "finite differences", 0),
+    ("w/x", "x", {"w": "n", "x": "n"}, "finite differences", 1),
+    ("max(0, dot(w, x) + b)", "w", {"w": "n", "x": "n"}, "finite differences", 4),
+    ("mean((y - max(0, X@w + b))**2)", "w", {"X": "N,n", "y": "N", "w": "n"}, "finite differences", 6),
     ("c = tanh(Wc@cp + Wx@x + b)", "Wx", RNN, "finite differences", 0),
     (NETWORK, "Wout,bout,Wh,bh", {"X": "n,3", "Wh": "5,3", "bh": "5", "Wout": "3,5", "bout": "3", "Y": "n,3"},
      "directional finite differences", 1),
@@ -99,6 +99,22 @@ def test_a_wrong_step_is_named():
     assert report.failure.startswith(f"step {index + 1} (du2/du1 = -cos(u1), rule 'sin') disagrees with "
                                      "sympy.diff of u2's definition at u1 = ")
     assert report.steps_verified == 1  # the power step before it was fine
+
+
+def test_a_wrong_local_jacobian_is_named():
+    d = derive("max(0, dot(w, x) + b)", "w", shapes={"w": "n", "x": "n"})
+    index = next(i for i, s in enumerate(d.steps) if s.kind == "differentiate")
+    steps = list(d.steps)
+    steps[index] = dataclasses.replace(steps[index], rhs=2 * steps[index].rhs)
+    report = verify(dataclasses.replace(d, steps=steps))
+    assert not report.passed
+    assert re.fullmatch(rf"step {index + 1} \(∂u1/∂w = 2\*diag\(x\), rule 'element-wise-diagonal'\) disagrees "
+                        r"with finite differences of u1's definition \(relative error \S+\)", report.failure), report.failure
+
+
+def test_backprop_steps_are_left_to_the_result_check():
+    report = derive("c = tanh(Wc@cp + Wx@x + b)", "Wx", shapes=RNN, check=True).check
+    assert report.passed and (report.steps_verified, report.steps_total) == (0, 4)
 
 
 def wrong_sin_table():
