@@ -17,11 +17,13 @@ file is neither. So before a user's rules join the table this module
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import MatcalcError
+from .functions import resolve
 from .ruletable import (
     OPERATORS,
     SLOTS,
@@ -71,8 +73,14 @@ def _validate(origin: str, data: dict) -> None:
     functions = data.get("functions", {})
     if not isinstance(functions, dict):
         raise RuleFileError(f"{origin}: [functions] must be a table of NAME = {{ ... }} entries")
+    shipped = default_table()
     for name, spec in functions.items():
-        _validate_function(f"{origin}: function {name!r}", spec)
+        where = f"{origin}: function {name!r}"
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise RuleFileError(f"{where}: a function name is letters, digits and '_', starting with a letter")
+        if shipped.function(name) is not None:
+            raise RuleFileError(f"{where}: already a built-in function; add a [[rule]] for it instead")
+        _validate_function(where, spec)
     rules = data.get("rule", [])
     if not isinstance(rules, list) or not all(isinstance(e, dict) for e in rules):
         raise RuleFileError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
@@ -93,8 +101,13 @@ def _validate_function(where: str, spec) -> None:
         raise RuleFileError(f"{where}: field 'arity' must be 1, 2 or 3 (or a list of them)")
     if "definition" in spec:
         _template(where, "definition", spec["definition"])
-    elif "sympy" in spec and not isinstance(spec["sympy"], str):
-        raise RuleFileError(f"{where}: field 'sympy' must be a string")
+    elif "sympy" in spec:
+        if not isinstance(spec["sympy"], str):
+            raise RuleFileError(f"{where}: field 'sympy' must be a string")
+        try:
+            resolve(spec["sympy"])
+        except ValueError:
+            raise RuleFileError(f"{where}: field 'sympy': {spec['sympy']!r} is not a SymPy function") from None
 
 
 def _validate_rule(where: str, entry: dict, known: set[str]) -> None:
