@@ -174,3 +174,14 @@ def test_a_missing_rules_file_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["sin(x)", "--rules", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
     assert result.stderr == f"error: rules file '{tmp_path / 'nope.toml'}' does not exist\n"
+
+
+def test_the_example_rules_file_works_from_the_command_line():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "softplus.toml"
+    result = runner.invoke(app, ["sum(softplus(w))", "--shape", "w=n", "--rules", str(path), "--check", "-f", "text"],
+                           env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "softplus" in result.stdout and "(sigmoid(w))" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].startswith("check: passed: finite differences; 5 points;")
