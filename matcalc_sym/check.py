@@ -54,10 +54,10 @@ class CheckReport:
     def line(self) -> str:
         """The one `check` line the command line prints last."""
         if not self.passed:
-            return f"check: FAILED: {self.failure}"
+            return f"check FAILED: {self.failure}"
         against = ", ".join(self.compared)
-        return (f"check: passed: {against}; {self.points} points; max rel. error {self.max_error:.1e}; "
-                f"steps {self.steps_verified}/{self.steps_total} ok")
+        return (f"check passed: {against}, {self.points} points, max rel. error {self.max_error:.1e}, "
+                f"{self.steps_verified}/{self.steps_total} steps checked")
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "compared": list(self.compared), "points": self.points,

@@ -87,7 +87,7 @@ def test_the_cli_reads_rules_files(tmp_path):
                            env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert "softplus" in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].startswith("check: passed: sympy.diff, finite differences;")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("check passed: sympy.diff, finite differences, 5 points,")
 
 
 def test_a_wrong_rule_is_refused_with_its_counter_example(tmp_path):
@@ -184,4 +184,4 @@ def test_the_example_rules_file_works_from_the_command_line():
                            env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert "softplus" in result.stdout and "(sigmoid(w))" in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].startswith("check: passed: finite differences; 5 points;")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("check passed: finite differences, 5 points,")
