@@ -66,7 +66,12 @@ def _read(path: Path) -> dict:
 
 
 def _validate(origin: str, data: dict) -> None:
-    unknown = set(data) - {"functions", "rule", "jacobian", "vjp"}
+    arrays = set(data) & {"jacobian", "vjp"}
+    if arrays:
+        raise RuleFileError(f"{origin}: [[{sorted(arrays)[0]}]] entries cannot be proven when the file is loaded; "
+                            "a rules file may hold [functions.NAME] and scalar [[rule]] entries (array rules "
+                            "for element-wise functions follow from the scalar rule)")
+    unknown = set(data) - {"functions", "rule"}
     if unknown:
         raise RuleFileError(f"{origin}: unknown table(s) {', '.join(sorted(unknown))} "
                             "(expected [functions.NAME] and [[rule]])")

@@ -149,6 +149,7 @@ MALFORMED = [
      "function 'softplus': field 'arity' must be 1, 2 or 3"),
     ('[functions]\nsoftplus = { defintion = "log(1 + exp(u))" }\n', "function 'softplus': unknown field(s) defintion"),
     ('[rules]\nid = "r"\n', "unknown table(s) rules"),
+    ('[[vjp]]\nid = "v"\nmatch = "matmul"\nform = "matmul-left"\n', "[[vjp]] entries cannot be proven"),
     ('[functions]\nsin = { definition = "u" }\n', "function 'sin': already a built-in function"),
     ('[functions]\n"soft-plus" = { definition = "u" }\n', "function 'soft-plus': a function name is letters"),
     ('[functions]\nfoo = { sympy = "os" }\n', "function 'foo': field 'sympy': 'os' is not a SymPy function"),
