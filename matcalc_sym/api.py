@@ -16,6 +16,7 @@ import sympy
 
 from . import algebra
 from .arrays import Ones, is_array
+from .check import verify
 from .dataflow import dataflow_of
 from .engine import ScalarForward, VariableDerivation, components
 from .errors import DeriveError
@@ -23,11 +24,12 @@ from .expand import expand_check
 from .graph import IntermediateGraph, array_program, introduce
 from .parse import parse
 from .reverse import Reverse
-from .ruletable import RuleTable, default_table, load_table
+from .ruletable import RuleTable, default_table
 from .sandbox import report_stage, run_limited
 from .shapes import Shape, show_math
 from .simplify import readable
 from .steps import Derivation, Partial, Step
+from .userrules import load_user_table
 
 LAYOUTS = ("auto", "numerator", "denominator")
 MODES = ("auto", "forward", "reverse")
@@ -44,6 +46,7 @@ def derive(
     timeout: float | None = None,
     rules: Sequence[str | Path] = (),
     expand: int | None = None,
+    check: bool = False,
 ) -> Derivation:
     """Derive `expression` by `wrt`, keeping every step.
 
@@ -52,6 +55,7 @@ def derive(
     child process that is stopped when time runs out (`LimitExceeded`).
     `expand=3` also writes every vector out with 3 components and checks the
     result against the Jacobian of the scalar component functions.
+    `check=True` verifies the result and every local derivative (`d.check`).
     """
     if layout not in LAYOUTS:
         raise DeriveError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
@@ -63,6 +67,9 @@ def derive(
         if expand is not None:
             report_stage("expand")
             derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
+        if check:
+            report_stage("check")
+            derivation = dataclasses.replace(derivation, check=verify(derivation))
         return derivation
 
     if timeout is None:
@@ -182,7 +189,7 @@ def _table(rules: Sequence[str | Path]) -> RuleTable:
     for path in paths:
         if not path.is_file():
             raise DeriveError(f"rules file {str(path)!r} does not exist")
-    return load_table(paths)
+    return load_user_table(paths)
 
 
 def _resolve_wrt(wrt, graph: IntermediateGraph) -> tuple[list[str], list[str]]:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import MatcalcError, ParseError
+from .errors import CheckFailed, MatcalcError, ParseError
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -74,6 +74,10 @@ def derive_command(
                                         "the paths from the variable to the output marked.")] = False,
     order: Annotated[bool, typer.Option("--order", help="Also show the order in which forward and "
                                         "backward differentiation compute the partials.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Verify the result (sympy.diff, finite differences) and every "
+                                        "local derivative; exit status 3 if wrong.")] = False,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="FILE", help="Extra rules file "
+                                                     "(repeatable); every rule in it is verified first.")] = None,
 ) -> None:
     from .api import derive
 
@@ -83,13 +87,16 @@ def derive_command(
         if chosen is None:
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
         derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
-                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand)
+                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand,
+                            check=check, rules=rules or ())
         if graph or order:
             from .render.views import print_views
 
             machine_readable = output is None and chosen not in (Format.pretty, Format.text)
             print_views(derivation, graph=graph, order=order, stderr=machine_readable)
         _emit(derivation, chosen, output, standalone)
+        if derivation.check is not None and not derivation.check.passed:
+            raise CheckFailed(f"check failed: {derivation.check.failure}")
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:

@@ -38,6 +38,8 @@ class FunctionSpec:
     definition: str | None = None
     kind: str = "elementwise"
     signatures: tuple[str, ...] = ()
+    #: a function defined in a user's rules file (see userfunctions.py), built instead of `sympy_name`
+    function: Any = None
 
 
 @dataclass(frozen=True)

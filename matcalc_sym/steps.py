@@ -131,6 +131,8 @@ class Derivation:
     definitions: Mapping[str, sympy.Basic] = field(default_factory=dict)
     #: the intermediate-variable DAG by name (matcalc_sym.dataflow), for --graph and --order
     dataflow: Any = None
+    #: the self-check (check=True), when requested: a `check.CheckReport`
+    check: Any = None
 
     @property
     def kinds(self) -> list[str]:

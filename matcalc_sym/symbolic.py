@@ -95,9 +95,9 @@ def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bo
     if op == "vector":
         return sympy.ImmutableMatrix(len(args), 1, list(args))
     spec = table.function(op)
-    if spec is None or spec.sympy_name is None:
+    if spec is None or (spec.sympy_name is None and spec.function is None):
         raise KeyError(op)
-    function = resolve(spec.sympy_name)
+    function = spec.function or resolve(spec.sympy_name)
     if spec.sympy_name == "Piecewise":
         return _where(*args, evaluate=evaluate)
     return function(*args, evaluate=evaluate)

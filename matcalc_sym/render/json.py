@@ -55,6 +55,7 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "steps": [step_to_dict(step, printer) for step in derivation.steps],
         "expansion": _expansion_to_dict(derivation.expansion),
         "gradients": {name: expression_to_dict(g) for name, g in derivation.gradients.items()},
+        "check": derivation.check.to_dict() if derivation.check is not None else None,
     }
 
 

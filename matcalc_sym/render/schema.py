@@ -40,7 +40,7 @@ SCHEMA: dict[str, Any] = {
     "title": "matcalc-sym derivation, schema 1",
     "type": "object",
     "required": ["schema", "input", "output", "wrt", "shapes", "layout", "chain_rule", "expression",
-                 "result", "notes", "steps", "expansion", "gradients"],
+                 "result", "notes", "steps", "expansion", "gradients", "check"],
     "properties": {
         "schema": {"const": 1},
         "input": {"type": "string"},
@@ -55,6 +55,20 @@ SCHEMA: dict[str, Any] = {
         "steps": {"type": "array", "items": STEP},
         "expansion": {"type": ["object", "null"]},
         "gradients": {"type": "object", "additionalProperties": _EXPRESSION},
+        "check": {
+            "type": ["object", "null"],
+            "required": ["passed", "compared", "points", "max_error", "steps_verified", "steps_total", "failure"],
+            "properties": {
+                "passed": {"type": "boolean"},
+                "compared": {"type": "array", "items": {"type": "string"}},
+                "points": {"type": "integer"},
+                "max_error": {"type": ["number", "null"]},
+                "steps_verified": {"type": "integer"},
+                "steps_total": {"type": "integer"},
+                "failure": {"type": ["string", "null"]},
+            },
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
 }

@@ -132,6 +132,8 @@ def renderables(derivation, width: int = 100):
         yield _expansion_panel(derivation, width)
     yield Panel(Group(*_result_lines(derivation, width)), title="Result", title_align="left",
                 box=box.DOUBLE, style="bold", border_style="green")
+    if derivation.check is not None:
+        yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
 
 
 def _result_lines(derivation, width: int):

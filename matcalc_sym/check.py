@@ -1,0 +1,385 @@
+"""Derivations that check themselves (`derive(..., check=True)`, `--check`).
+
+Two independent witnesses for the result, from the `Derivation` alone:
+
+* central finite differences of the original expression at several seeded
+  random points, for every problem (scalar, vector, matrix, backprop); arrays
+  get small random sizes. A point is used only where the expression is
+  smooth and defined: the expression and the result must be finite and real
+  there, and a difference quotient with step h must agree with one with step
+  10h (they disagree near a kink of relu/abs/max/where, whatever its
+  argument), so no comparison straddles a breakpoint or a hole;
+* `sympy.diff` of the expression, for scalar problems, compared at the same
+  points (deciding symbolic equality can take SymPy unbounded time).
+
+And one witness per `differentiate` step (see `stepcheck`), so a wrong rule
+is named at the step where it was used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import MatcalcError
+from .stepcheck import SYMBOLIC_TOLERANCE, _draw, _real, verify_steps
+from .userfunctions import expand_user_functions
+
+POINTS = 5
+STEP = 1e-6
+FD_TOLERANCE = 1e-5
+SMOOTHNESS = 1e-4
+PRECISION = 30
+#: above this many perturbed entries, compare directional derivatives (as autograd's check_grads does)
+ENTRYWISE_LIMIT = 12
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What a check compared, at how many points, and the largest relative error.
+
+    Relative error is |got − expected| / max(1, |expected|), entry by entry.
+    """
+
+    passed: bool
+    compared: tuple[str, ...]
+    points: int
+    max_error: float
+    steps_verified: int
+    steps_total: int
+    failure: str | None = None
+
+    def line(self) -> str:
+        """The one `check` line the command line prints last."""
+        if not self.passed:
+            return f"check FAILED: {self.failure}"
+        against = ", ".join(self.compared)
+        return (f"check passed: {against}, {self.points} points, max rel. error {self.max_error:.1e}, "
+                f"{self.steps_verified}/{self.steps_total} steps checked")
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "compared": list(self.compared), "points": self.points,
+                "max_error": None if math.isnan(self.max_error) else self.max_error,
+                "steps_verified": self.steps_verified,
+                "steps_total": self.steps_total, "failure": self.failure}
+
+
+def verify(derivation, *, points: int = POINTS, seed: int = 0) -> CheckReport:
+    """Check `derivation` (its steps, then its result); never raises on a wrong answer."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    steps = [s for s in derivation.steps if s.kind == "differentiate"]
+    verified, failure = verify_steps(derivation, rng)
+    if failure is not None:
+        return CheckReport(False, (), 0, math.nan, verified, len(steps), failure)
+    try:
+        compared, count, error, failure = _ResultCheck(derivation, rng).run(points)
+    except (MatcalcError, ValueError, TypeError, ZeroDivisionError) as exc:
+        compared, count, error, failure = (), 0, math.nan, f"could not evaluate the result numerically ({exc})"
+    return CheckReport(failure is None, compared, count, error, verified, len(steps), failure)
+
+
+# -- the result --------------------------------------------------------------
+
+
+class _ResultCheck:
+    """Finite differences (and sympy.diff for scalar problems) against `derivation.result`."""
+
+    def __init__(self, derivation, rng) -> None:
+        from .adjoint import AdjointMatrix, AdjointScalar
+
+        self.d = derivation
+        self.rng = rng
+        self.upstream = {n: s for n, s in derivation.symbols.items() if isinstance(s, (AdjointMatrix, AdjointScalar))}
+        self.inputs = {n: s for n, s in derivation.symbols.items()
+                       if n not in derivation.definitions and n not in self.upstream}
+        self.dims = self._sizes()
+        self.noise = 0.0
+        self.backprop = derivation.rule == "backprop"
+        self.scalar = not self.backprop and all(isinstance(s, sympy.Symbol) for s in self.inputs.values())
+        entries = sum(_size(self.inputs[n], self.dims) for n in derivation.wrt if n in self.inputs)
+        self.directional = entries > ENTRYWISE_LIMIT
+
+    def _sizes(self) -> dict:
+        dims = {}
+        for symbol in [*self.inputs.values(), *self.upstream.values()]:
+            for dim in getattr(symbol, "shape", ()):
+                for free in sympy.sympify(dim).free_symbols:
+                    dims.setdefault(free, int(self.rng.integers(2, 4)))
+        return dims
+
+    def _sample(self, symbol):
+        if not isinstance(symbol, sympy.MatrixExpr):
+            return float(_draw(self.rng))
+        rows, cols = (int(sympy.sympify(d).xreplace(self.dims)) for d in symbol.shape)
+        return _draw(self.rng, (rows, cols))
+
+    def run(self, points: int):
+        compared = ("sympy.diff", "finite differences") if self.scalar else ("finite differences",)
+        if self.directional:
+            compared = ("directional finite differences",)
+        if self.scalar:
+            self.reference = self._sympy_reference()
+        count, worst = 0, 0.0
+        for _ in range(points * 20):
+            values = {n: self._sample(s) for n, s in {**self.inputs, **self.upstream}.items()}
+            for name in self.d.wrt:
+                values.setdefault(name, float(_draw(self.rng)))
+            outcome = self._at(values)
+            if outcome is None:
+                continue
+            errors, failure = outcome
+            if failure is not None:
+                return compared, count, max([worst, *errors]), failure
+            worst = max([worst, *errors])
+            count += 1
+            if count == points:
+                break
+        if count == 0:
+            return compared, 0, math.nan, "no point found where the expression is defined and smooth"
+        return compared, count, worst, None
+
+    def _at(self, values):
+        """Errors at one point and a failure message; None when the point is unusable."""
+        import numpy as np
+
+        self.noise = 0.0
+        if self.directional:
+            return self._along_direction(values)
+        expected = self._finite_differences(values)
+        if expected is None or not self._precise_enough(expected):
+            return None
+        got = self._got(values)
+        if got is None or any(not np.all(np.isfinite(g)) for g in got):
+            return None
+        witnesses = [("central differences", expected, FD_TOLERANCE + self._relative_noise(expected))]
+        if self.scalar:
+            reference = self._evaluate_reference(values)
+            if reference is None:
+                return None
+            witnesses.insert(0, ("sympy.diff", reference, SYMBOLIC_TOLERANCE))
+        errors = []
+        for label, want, tolerance in witnesses:
+            for g, w in zip(got, want):
+                if g.shape != w.shape:
+                    return [], f"the result has shape {g.shape} but {label} give {w.shape}"
+                error = float(np.max(np.abs(g - w) / np.maximum(1.0, np.abs(w)))) if w.size else 0.0
+                errors.append(error)
+                if error > tolerance:
+                    at = ", ".join(f"{n} = {_show(v)}" for n, v in values.items() if n in self.inputs)
+                    return errors, (f"the result disagrees with {label} at {at}: expected {_show(w)}, "
+                                    f"got {_show(g)} (relative error {error:.1e})")
+        return errors, None
+
+    # -- the three numbers at a point --
+
+    def _got(self, values) -> list | None:
+        import numpy as np
+
+        value = self.d.evaluate(values)
+        if isinstance(value, dict):
+            return [np.atleast_2d(np.asarray(value[n], dtype=float)) for n in self.d.wrt]
+        return [np.atleast_2d(np.asarray(value, dtype=float))]
+
+    def _precise_enough(self, expected) -> bool:
+        """False where rounding alone could move a difference quotient by 0.1% (huge values)."""
+        return self._relative_noise(expected) <= 1e-3
+
+    def _relative_noise(self, expected) -> float:
+        import numpy as np
+
+        scale = max([1.0, *(float(np.max(np.abs(e))) for e in expected if e.size)])
+        return self.noise / scale
+
+    def _output(self, values):
+        """The output at `values` as a flat array (the loss J in backprop); None unless finite and real.
+
+        Scalar problems are evaluated with 30 digits, so the difference
+        quotients of x + e^20 lose nothing to rounding; arrays use NumPy.
+        """
+        import numpy as np
+
+        from .numeric import evaluate_expression
+
+        if self.scalar:
+            return self._precise_output(values)
+        with np.errstate(all="ignore"):
+            out = np.asarray(evaluate_expression(self.d.expression, values, self.inputs), dtype=complex)
+        if not np.all(np.isfinite(out)) or np.any(np.abs(out.imag) > 1e-12):
+            return None
+        out = out.real
+        if self.upstream:
+            (name,) = self.upstream
+            out = np.sum(np.asarray(values[name], dtype=float).reshape(out.shape) * out)
+        return np.atleast_1d(np.ravel(out))
+
+    def _precise_output(self, values):
+        import numpy as np
+
+        point = {s: sympy.Float(float(values[n]), PRECISION) for n, s in self.inputs.items()}
+        expression = self.d.expression
+        outputs = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
+        results = []
+        for output in outputs:
+            real, imag = output.xreplace(point).evalf(PRECISION).as_real_imag()
+            if not (real.is_Number and imag.is_Number) or not real.is_finite or abs(imag) > 1e-20:
+                return None
+            results.append(real)
+        return np.array(results, dtype=object)
+
+    def _finite_differences(self, values) -> list | None:
+        """One 2-D array per result: the Jacobian or gradient as the result lays it out."""
+        import numpy as np
+
+        blocks = []
+        for name in self.d.wrt:
+            jacobian = self._jacobian(values, name)
+            if jacobian is None:
+                return None
+            blocks.append(jacobian)
+        if not self.backprop:
+            full = np.hstack(blocks)
+            return [full.T if self.d.layout == "denominator" else full]
+        gradients = []
+        for name, block in zip(self.d.wrt, blocks):
+            symbol = self.inputs.get(name)
+            shape = np.shape(values[name]) if isinstance(symbol, sympy.MatrixExpr) else (1, 1)
+            gradient = block.reshape(shape)
+            gradients.append(gradient.T if self.d.layout == "numerator" and shape != (1, 1) else gradient)
+        return gradients
+
+    def _jacobian(self, values, name):
+        """d output / d name by central differences, rows = outputs, columns = entries of name."""
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            base = self._output(values)
+            if base is None:
+                return None
+            if name not in self.inputs:
+                return np.zeros((base.size, 1))
+            start = np.asarray(values[name], dtype=float)
+            columns = []
+            for index in range(start.size):
+                direction = np.zeros(start.shape)
+                direction.flat[index] = 1.0
+                narrow = self._smooth_difference(values, {name: direction})
+                if narrow is None:
+                    return None
+                columns.append(narrow)
+        return np.stack(columns, axis=1)
+
+    def _smooth_difference(self, values, direction):
+        """Central difference along `direction`; None at a hole, or near a kink (h and 10h disagree)."""
+        import numpy as np
+
+        narrow = self._difference(values, direction, STEP)
+        wide = self._difference(values, direction, 10 * STEP) if narrow is not None else None
+        if wide is None or np.any(np.abs(narrow - wide) > SMOOTHNESS * np.maximum(1.0, np.abs(narrow)) + self.noise):
+            return None  # a kink, a jump or fast oscillation within 10h: no point to judge a derivative at
+        return narrow
+
+    def _difference(self, values, direction, step):
+        import numpy as np
+
+        scale = max([1.0, *(float(np.max(np.abs(values[n]))) for n in direction)])
+        h = step * scale
+        results = []
+        for sign in (1, -1):
+            moved = dict(values)
+            for name, d in direction.items():
+                shifted = np.asarray(values[name], dtype=float) + sign * h * d
+                moved[name] = shifted if shifted.ndim else float(shifted)
+            out = self._output(moved)
+            if out is None:
+                return None
+            results.append(out)
+        magnitude = max(float(np.max(np.abs(r.astype(float)))) if r.size else 0.0 for r in results)
+        rounding = 1e-28 if self.scalar else 2.3e-16
+        self.noise = max(self.noise, 10 * rounding * magnitude / h)
+        return ((results[0] - results[1]) / (2 * h)).astype(float)
+
+    def _along_direction(self, values):
+        """Big arrays: the result applied to a random direction against one difference quotient."""
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            base = self._output(values)
+            if base is None:
+                return None
+            direction = {n: np.asarray(_draw(self.rng, np.shape(values[n])), dtype=float)
+                         for n in self.d.wrt if n in self.inputs}
+            expected = self._smooth_difference(values, direction)
+        if expected is None or not self._precise_enough([expected]):
+            return None
+        got = self._got(values)
+        if any(not np.all(np.isfinite(g)) for g in got):
+            return None
+        predicted, failure = self._apply(got, direction, base.size, values)
+        if failure is not None:
+            return [], failure
+        error = float(np.max(np.abs(predicted - expected) / np.maximum(1.0, np.abs(expected))))
+        if error > FD_TOLERANCE + self._relative_noise([expected]):
+            at = ", ".join(f"{n} = {_show(v)}" for n, v in values.items() if n in self.inputs)
+            return [error], (f"the result disagrees with central differences along a random direction at {at}: "
+                             f"expected {_show(expected)}, got {_show(predicted)} (relative error {error:.1e})")
+        return [error], None
+
+    def _apply(self, got, direction, outputs, values):
+        """The result (as laid out) times the direction: J·v, or Σ ⟨∂J/∂W, V⟩ in backprop."""
+        import numpy as np
+
+        if not self.backprop:
+            jacobian = got[0].T if self.d.layout == "denominator" else got[0]
+            vector = np.concatenate([np.ravel(direction.get(n, np.zeros(1))) for n in self.d.wrt])
+            if jacobian.shape != (outputs, vector.size):
+                return None, f"the result has shape {jacobian.shape}, expected {(outputs, vector.size)}"
+            return jacobian @ vector, None
+        total = np.zeros(1)
+        for name, gradient in zip(self.d.wrt, got):
+            if name not in direction:
+                continue
+            shape = np.shape(values[name]) or (1, 1)
+            if self.d.layout == "numerator" and shape != (1, 1):
+                gradient = gradient.T
+            if gradient.shape != shape:
+                return None, f"the gradient by {name} has shape {gradient.shape}, expected {shape}"
+            total = total + np.sum(gradient * direction[name].reshape(shape))
+        return total, None
+
+    # -- sympy.diff, scalar problems only --
+
+    def _sympy_reference(self):
+        expression = expand_user_functions(self.d.expression)
+        outputs = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
+        symbols = {n: self.inputs.get(n, sympy.Symbol(n, real=True)) for n in self.d.wrt}
+        return sympy.Matrix([[sympy.diff(f, symbols[n]) for n in self.d.wrt] for f in outputs])
+
+    def _evaluate_reference(self, values):
+        import numpy as np
+
+        point = {s: sympy.Float(values[n]) for n, s in self.inputs.items()}
+        entries = [_real(entry, point) for entry in self.reference]
+        if any(e is None for e in entries):
+            return None
+        matrix = np.array(entries, dtype=float).reshape(self.reference.shape)
+        return [matrix.T if self.d.layout == "denominator" else matrix]
+
+
+def _size(symbol, dims) -> int:
+    if not isinstance(symbol, sympy.MatrixExpr):
+        return 1
+    rows, cols = (int(sympy.sympify(d).xreplace(dims)) for d in symbol.shape)
+    return rows * cols
+
+
+def _show(value) -> str:
+    import numpy as np
+
+    array = np.asarray(value, dtype=float)
+    if array.size == 1:
+        return f"{float(array.ravel()[0]):.10g}"
+    return np.array2string(array, precision=6, separator=", ").replace("\n", "")

@@ -1,0 +1,187 @@
+"""Per-step verification: each `differentiate` step against its intermediate's definition.
+
+A step states ∂uᵢ/∂p = (local derivative); the `introduce` steps state
+uᵢ = (definition). With check on, every such statement is tested, so a wrong
+rule is caught, and named, at the step that used it rather than as a wrong
+final answer:
+
+* scalar steps against `sympy.diff` of the definition by p, at random points;
+* array steps of forward mode (local Jacobians, always in numerator layout:
+  one row per entry of uᵢ, one column per entry of p) against central finite
+  differences of the definition, with small random sizes.
+
+Backprop steps state vector-Jacobian products with the upstream adjoint, not
+local derivatives; the result check covers them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy
+
+from .steps import Partial
+from .userfunctions import expand_user_functions
+
+SYMBOLIC_TOLERANCE = 1e-8
+NUMERIC_TOLERANCE = 1e-5
+STEP = 1e-6
+
+
+def verify_steps(derivation, rng) -> tuple[int, str | None]:
+    """How many `differentiate` steps were verified, and the first that is wrong."""
+    definitions = {str(s.lhs): s.rhs for s in derivation.steps if s.kind == "introduce"}
+    verified = 0
+    for number, step in enumerate(derivation.steps, start=1):
+        if step.kind != "differentiate" or not isinstance(step.lhs, Partial):
+            continue
+        definition = definitions.get(step.lhs.numerator)
+        if definition is None:
+            continue  # ∂J/∂u in backprop: J is the loss, not an intermediate
+        if _scalar(definition) and _scalar(step.rhs):
+            outcome = _scalar_step(step, number, definition, rng)
+        elif derivation.rule != "backprop":
+            outcome = _array_step(step, number, definition, rng)
+        else:
+            continue
+        if outcome is None:
+            continue  # no point where the step could be judged
+        if outcome:
+            return verified, outcome
+        verified += 1
+    return verified, None
+
+
+def _scalar(expr) -> bool:
+    return not any(isinstance(a, sympy.MatrixExpr) or getattr(a, "is_Matrix", False)
+                   for a in sympy.preorder_traversal(expr))
+
+
+def _named(step, number: int) -> str:
+    return f"step {number} ({sympy.sstr(step.lhs)} = {sympy.sstr(step.rhs)}, rule '{step.rule}')"
+
+
+def _scalar_step(step, number: int, definition, rng) -> str | None:
+    """"" when the step agrees with sympy.diff, a failure message, or None if never defined."""
+    symbols = {str(s): s for s in definition.free_symbols | step.rhs.free_symbols}
+    parameter = symbols.get(step.lhs.denominator)
+    if parameter is None:
+        return None
+    expected = sympy.diff(expand_user_functions(definition), parameter)
+    compared = 0
+    for _ in range(40):
+        point = {s: sympy.Float(_draw(rng)) for s in symbols.values()}
+        want, have = _real(expected, point), _real(step.rhs, point)
+        if want is None or have is None:
+            continue
+        if abs(want - have) > SYMBOLIC_TOLERANCE * max(1.0, abs(want)):
+            at = ", ".join(f"{s} = {float(v):.6g}" for s, v in sorted(point.items(), key=lambda i: str(i[0])))
+            return (f"{_named(step, number)} disagrees with sympy.diff of {step.lhs.numerator}'s definition "
+                    f"at {at}: expected {want:.10g}, got {have:.10g}")
+        compared += 1
+        if compared == 3:
+            return ""
+    return "" if compared else None
+
+
+def _array_step(step, number: int, definition, rng) -> str | None:
+    """A local Jacobian (numerator layout) against finite differences of the definition."""
+    import numpy as np
+
+    from .errors import MatcalcError
+    from .numeric import evaluate_expression
+
+    symbols = _inputs(definition, step.rhs)
+    if step.lhs.denominator not in symbols:
+        return None
+    dims = {}
+    for symbol in symbols.values():
+        for dim in getattr(symbol, "shape", ()):
+            for free in sympy.sympify(dim).free_symbols:
+                dims.setdefault(free, int(rng.integers(2, 4)))
+    compared = 0
+    for _ in range(10):
+        values = {name: _sample(symbol, dims, rng) for name, symbol in symbols.items()}
+        try:
+            expected = _jacobian(definition, values, symbols, step.lhs.denominator)
+            got = np.atleast_2d(np.asarray(evaluate_expression(step.rhs, values, symbols), dtype=float))
+        except (MatcalcError, ValueError, TypeError, ZeroDivisionError):
+            return None
+        if expected is None or not np.all(np.isfinite(got)):
+            continue
+        if got.shape != expected.shape:
+            return f"{_named(step, number)} has shape {got.shape}; the definition's Jacobian has {expected.shape}"
+        error = float(np.max(np.abs(got - expected) / np.maximum(1.0, np.abs(expected))))
+        if error > NUMERIC_TOLERANCE:
+            return (f"{_named(step, number)} disagrees with finite differences of {step.lhs.numerator}'s "
+                    f"definition (relative error {error:.1e})")
+        compared += 1
+        if compared == 3:
+            return ""
+    return "" if compared else None
+
+
+def _inputs(*exprs) -> dict:
+    """The arrays and scalars an expression reads (not the dimension symbols n, m)."""
+    found = {}
+    for expr in exprs:
+        for e in sympy.preorder_traversal(expr):
+            if isinstance(e, sympy.MatrixSymbol) or (
+                    isinstance(e, sympy.Symbol) and not (e.is_integer and e.is_positive)):
+                found.setdefault(str(e), e)
+    return found
+
+
+def _sample(symbol, dims, rng):
+    if not isinstance(symbol, sympy.MatrixExpr):
+        return float(_draw(rng))
+    rows, cols = (int(sympy.sympify(d).xreplace(dims)) for d in symbol.shape)
+    return _draw(rng, (rows, cols))
+
+
+def _jacobian(definition, values, symbols, name):
+    """Rows: entries of the definition; columns: entries of `name`. None near a kink or hole."""
+    import numpy as np
+
+    from .numeric import evaluate_expression
+
+    def output(vals):
+        with np.errstate(all="ignore"):
+            out = np.asarray(evaluate_expression(definition, vals, symbols), dtype=float)
+        return np.ravel(out) if np.all(np.isfinite(out)) else None
+
+    start = np.asarray(values[name], dtype=float)
+    columns = []
+    for index in range(start.size):
+        quotients = []
+        for step in (STEP, 10 * STEP):
+            h = step * max(1.0, float(np.max(np.abs(start))))
+            sides = []
+            for sign in (1, -1):
+                moved = start.copy()
+                moved.flat[index] += sign * h
+                sides.append(output({**values, name: moved if moved.ndim else float(moved)}))
+            if sides[0] is None or sides[1] is None:
+                return None
+            quotients.append((sides[0] - sides[1]) / (2 * h))
+        if np.any(np.abs(quotients[0] - quotients[1]) > 1e-4 * np.maximum(1.0, np.abs(quotients[0]))):
+            return None
+        columns.append(quotients[0])
+    return np.stack(columns, axis=1)
+
+
+def _real(expr, point) -> float | None:
+    """`expr` at `point` in 20 digits; None where undefined or not real."""
+    try:
+        value = complex(expr.xreplace(point).evalf(20))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if not (math.isfinite(value.real) and math.isfinite(value.imag)) or abs(value.imag) > 1e-12:
+        return None
+    return value.real
+
+
+def _draw(rng, size=None):
+    """Values away from 0, where 1/x, log and the usual kinks sit: ±[0.3, 2.5]."""
+    magnitude = rng.uniform(0.3, 2.5, size)
+    return magnitude * rng.choice([-1.0, 1.0], size)
