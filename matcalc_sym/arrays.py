@@ -137,8 +137,8 @@ class Elementwise(MatrixExpr):
     """An array whose entries are `body` evaluated element by element."""
 
     def __new__(cls, body, rows, cols):
-        body = sympy.sympify(body)  # safe: body is a SymPy expression built by the engine, never text
-        rows, cols = sympy.sympify(rows), sympy.sympify(cols)  # safe: dimensions, not user text
+        body = body if isinstance(body, sympy.Basic) else sympy.Number(body)
+        rows, cols = (d if isinstance(d, sympy.Basic) else sympy.Integer(d) for d in (rows, cols))
         if isinstance(body, Elem) and body.array.shape == (rows, cols):
             return body.array
         if not _has_elem(body):

@@ -107,14 +107,14 @@ class _ResultCheck:
         dims = {}
         for symbol in [*self.inputs.values(), *self.upstream.values()]:
             for dim in getattr(symbol, "shape", ()):
-                for free in sympy.sympify(dim).free_symbols:
+                for free in dim.free_symbols:
                     dims.setdefault(free, int(self.rng.integers(2, 4)))
         return dims
 
     def _sample(self, symbol):
         if not isinstance(symbol, sympy.MatrixExpr):
             return float(_draw(self.rng))
-        rows, cols = (int(sympy.sympify(d).xreplace(self.dims)) for d in symbol.shape)
+        rows, cols = (int(d.xreplace(self.dims)) for d in symbol.shape)
         return _draw(self.rng, (rows, cols))
 
     def run(self, points: int):
@@ -372,7 +372,7 @@ class _ResultCheck:
 def _size(symbol, dims) -> int:
     if not isinstance(symbol, sympy.MatrixExpr):
         return 1
-    rows, cols = (int(sympy.sympify(d).xreplace(dims)) for d in symbol.shape)
+    rows, cols = (int(d.xreplace(dims)) for d in symbol.shape)
     return rows * cols
 
 

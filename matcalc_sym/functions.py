@@ -15,7 +15,7 @@ class sigmoid(sympy.Function):  # noqa: N801 - SymPy names functions in lower ca
     nargs = 1
 
     @classmethod
-    def eval(cls, arg):
+    def eval(cls, arg):  # safe: SymPy's automatic-evaluation hook, not Python's eval
         if arg.is_zero:
             return sympy.Rational(1, 2)
         return None

@@ -107,7 +107,7 @@ class _Interpreter:
         self.dims = dims
 
     def size(self, dim) -> int:
-        return int(sympy.sympify(dim).xreplace(self.dims))  # safe: a dimension expression, not user text
+        return int(sympy.Integer(dim) if isinstance(dim, int) else dim.xreplace(self.dims))
 
     def value(self, expr):
         np = self.np

@@ -97,7 +97,7 @@ def _array_step(step, number: int, definition, rng) -> str | None:
     dims = {}
     for symbol in symbols.values():
         for dim in getattr(symbol, "shape", ()):
-            for free in sympy.sympify(dim).free_symbols:
+            for free in dim.free_symbols:
                 dims.setdefault(free, int(rng.integers(2, 4)))
     compared = 0
     for _ in range(10):
@@ -135,7 +135,7 @@ def _inputs(*exprs) -> dict:
 def _sample(symbol, dims, rng):
     if not isinstance(symbol, sympy.MatrixExpr):
         return float(_draw(rng))
-    rows, cols = (int(sympy.sympify(d).xreplace(dims)) for d in symbol.shape)
+    rows, cols = (int(d.xreplace(dims)) for d in symbol.shape)
     return _draw(rng, (rows, cols))
 
 
