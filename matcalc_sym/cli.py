@@ -65,15 +65,22 @@ def derive_command(
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
 ) -> None:
     from .api import derive
+    from .sandbox import report_stage, run_limited
 
     try:
         shapes = dict(_shape_option(item) for item in shape or [])
         chosen = output_format or (_EXTENSIONS.get(output.suffix.lower()) if output else None)
         if chosen is None:
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
-        derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
-                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand)
-        _emit(derivation, chosen, output)
+        console = _console_options(chosen, output)
+
+        def task() -> str:  # runs in the bounded child: derive, then render, each stage named
+            derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
+                                mode=mode.value, simplify=not no_simplify, expand=expand)
+            report_stage("render")
+            return _render(derivation, chosen, console)
+
+        _write(run_limited(task, timeout), output)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
@@ -87,18 +94,34 @@ def _shape_option(text: str) -> tuple[str, str]:
     return name.strip(), dims
 
 
-def _emit(derivation, chosen: Format, output: Path | None) -> None:
+def _console_options(chosen: Format, output: Path | None) -> dict | None:
+    """The parent's terminal settings, so the child can render pretty output to a string."""
+    if chosen is not Format.pretty or output is not None:
+        return None
+    from rich.console import Console
+
+    terminal = Console()
+    return {"width": terminal.width, "color_system": terminal.color_system,
+            "force_terminal": terminal.is_terminal, "no_color": terminal.no_color}
+
+
+def _render(derivation, chosen: Format, console: dict | None) -> str:
     if chosen is Format.json:
         import json
 
-        text = json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    elif chosen is Format.pretty and output is None:
+        return json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if console is not None:
+        import io
+
         from rich.console import Console
 
-        Console().print(derivation)
-        return
-    else:
-        text = derivation.to_text(width=100)
+        buffer = io.StringIO()
+        Console(file=buffer, **console).print(derivation)
+        return buffer.getvalue()
+    return derivation.to_text(width=100)
+
+
+def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return

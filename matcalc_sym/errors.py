@@ -34,6 +34,7 @@ class ParseError(MatcalcError):
         line = self.text[line_start : line_end if line_end >= 0 else len(self.text)]
         if len(line) > 200:
             return ""
+        line = line.replace("\t", " ")  # one column per character, so the caret lines up
         return f"  {line}\n  {' ' * (self.column - line_start)}^"
 
     def __str__(self) -> str:

@@ -101,7 +101,12 @@ def _prepare(text: str) -> tuple[str, list[int]]:
         raise ParseError("empty input: write an expression such as sin(x**2)")
     out: list[str] = []
     origin: list[int] = []
+    line_start = True
     for i, ch in enumerate(text):
+        # indentation means nothing in the input language; pasted text often has some
+        if line_start and ch in " \t":
+            continue
+        line_start = ch == "\n"
         if ch == "^":
             out.append("**")
             origin.extend((i, i))
