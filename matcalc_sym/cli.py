@@ -89,7 +89,7 @@ def derive_command(
 
 def _shape_option(text: str) -> tuple[str, str]:
     name, sep, dims = text.partition("=")
-    if not sep or not name.strip():
+    if not sep or not name.strip() or not dims.strip():
         raise MatcalcError(f"--shape {text!r}: write NAME=DIMS, e.g. w=n or W=m,n")
     return name.strip(), dims
 

@@ -127,6 +127,8 @@ def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
     except SyntaxError as exc:
         column = _offset(translated, exc.lineno or 1, (exc.offset or 1) - 1)
         message = (exc.msg or "invalid syntax").split(" (")[0]
+        if "integer string conversion" in (exc.msg or ""):  # CPython refuses over 4300 digits itself
+            message = f"a number with more than {sys.get_int_max_str_digits()} digits is far too large"
         raise ParseError(f"syntax error: {message}", origin[min(column, len(origin) - 1)], text) from None
     except (RecursionError, MemoryError):
         raise ParseError(f"input is nested too deeply (limit {limits.MAX_DEPTH} levels)") from None
