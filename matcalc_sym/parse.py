@@ -14,6 +14,7 @@ import ast
 import difflib
 import re
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -123,7 +124,10 @@ def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, limits.MAX_INPUT_CHARS + 1000))
     try:
-        return ast.parse(translated, mode="exec")
+        with warnings.catch_warnings():
+            # CPython warns on stderr about text like `1if x` or `1(x)`; the user gets our error instead
+            warnings.simplefilter("ignore")
+            return ast.parse(translated, mode="exec")
     except SyntaxError as exc:
         column = _offset(translated, exc.lineno or 1, (exc.offset or 1) - 1)
         message = (exc.msg or "invalid syntax").split(" (")[0]

@@ -60,6 +60,8 @@ EXPRESSIONS = [
     ("async", "async def f(): pass", "asyncfunctiondef statements"),
     ("assign-builtin", "sin = x", "built-in name"),
     ("function-as-variable", "sin + 1", "is a function"),
+    ("syntax-warning-if", "1if x else 2", "conditional expressions"),
+    ("syntax-warning-call", "1(x)", "only named functions can be called"),
     # calls of names that are not in the rules tables
     ("eval", "eval('open(\"{canary}\", \"w\")')", "unknown function 'eval'"),
     ("exec", "exec('import os')", "unknown function 'exec'"),
