@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import MatcalcError, ParseError
+from .errors import MatcalcError
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -134,7 +134,7 @@ def _write(text: str, output: Path | None) -> None:
 def _fail(exc: MatcalcError) -> int:
     message = " ".join(str(exc).split())
     sys.stderr.write(f"error: {message}\n")
-    if isinstance(exc, ParseError):
+    if hasattr(exc, "caret"):  # ParseError and ShapeError know where in the input they are
         caret = exc.caret()
         if caret:
             sys.stderr.write(caret + "\n")
