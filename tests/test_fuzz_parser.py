@@ -72,3 +72,23 @@ def test_derive_raises_only_documented_errors(text, with_shapes, wrt):
         return
     assert derivation.steps or derivation.result == 0
     derivation.to_dict()  # the results must also be presentable
+
+
+# -- inputs the fuzzers found, kept as regressions ---------------------------
+
+
+def test_a_one_by_one_array_broadcasts_both_ways():
+    """atheris: `eye(n)/-eye(1)` raised DeriveError from inside parse (NumPy broadcasts (1, 1) anywhere)."""
+    import numpy as np
+
+    program = parse("x + eye(n)/-eye(1)", {"w": "n"})
+    assert program.output.shape == program.output.args[1].shape
+    derivation = derive("sum(A*x/eye(1))", "x", shapes={"A": "n,n"})
+    matrix = np.arange(9.0).reshape(3, 3)
+    assert derivation.evaluate({"A": matrix, "x": 0.7}) == matrix.sum()
+
+
+def test_python_warnings_never_reach_stderr():
+    """hypothesis: `0for` made CPython print a SyntaxWarning before our error line."""
+    for text in ["0for", "1if x else 2", "1(x)", "x is 1"]:
+        _parse_only_raises_parse_errors(text, None)
