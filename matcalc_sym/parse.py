@@ -373,7 +373,8 @@ class _Translator:
             return self._constant_array(op, args, column)
         if op == "pow" and args[1].is_const:
             self._check_exponent(args[1].value, column)
-        if all(a.is_const for a in args) and op != "vector":
+        # a comparison of constants stays a node: folded, it would be a SymPy boolean, not a number
+        if all(a.is_const for a in args) and op != "vector" and op not in COMPARISONS:
             return self._fold(op, args, column)
         node = self.builder.make(op, tuple(args), shape=shape, column=column)
         if len(self.builder) > limits.MAX_NODES:

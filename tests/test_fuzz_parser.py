@@ -92,3 +92,17 @@ def test_python_warnings_never_reach_stderr():
     """hypothesis: `0for` made CPython print a SyntaxWarning before our error line."""
     for text in ["0for", "1if x else 2", "1(x)", "x is 1"]:
         _parse_only_raises_parse_errors(text, None)
+
+
+def test_comparisons_of_constants_are_not_folded_into_booleans():
+    """atheris: `max(0, 58 > 5*-n)` folded to a SymPy boolean and then crashed the size check."""
+    x = __import__("sympy").Symbol("x", real=True)
+    for text in ["max(0, 58 > 5)", "x + (2 > 1)", "max(0, -0**0*58 > 5*-n)"]:
+        try:
+            parse(text, {"w": "n"})
+        except ParseError as exc:
+            assert exc.message == "a comparison is only allowed as the condition of where(...)"
+        else:
+            raise AssertionError(f"{text!r} was accepted")
+    assert derive("where(5 > 3, x**2, 0)").result == 2 * x
+    assert derive("where(5 < 3, x**2, 0)").result == 0
