@@ -394,6 +394,11 @@ class _Translator:
         return self.builder.make("const", value=value, shape=shape, column=column)
 
     def _check_exponent(self, exponent: sympy.Expr, column: int | None) -> None:
+        if isinstance(exponent, sympy.MatrixExpr):  # eye(n), ones(n): no numeric size to check
+            raise ParseError("a constant array such as eye(n) or ones(n) cannot be an exponent", column, self.text)
+        if exponent.free_symbols:  # a dimension such as n: unbounded, so its size cannot be checked
+            raise ParseError(f"exponent {exponent} is a dimension, not a number; use a number up to "
+                             f"{limits.MAX_EXPONENT}", column, self.text)
         approx = _approximate(exponent)
         if approx is None or not abs(approx) <= limits.MAX_EXPONENT:
             raise ParseError(f"exponent {_abbrev(exponent)} is too large (limit {limits.MAX_EXPONENT})", column, self.text)

@@ -106,3 +106,17 @@ def test_comparisons_of_constants_are_not_folded_into_booleans():
             raise AssertionError(f"{text!r} was accepted")
     assert derive("where(5 > 3, x**2, 0)").result == 2 * x
     assert derive("where(5 < 3, x**2, 0)").result == 0
+
+
+def test_constant_arrays_and_dimensions_as_exponents_are_refused_clearly():
+    """atheris: `50**-eye(1)` sent the exponent size check into infinite recursion."""
+    cases = {"50**-eye(1)": "a constant array such as eye(n) or ones(n) cannot be an exponent",
+             "x**ones(n)": "a constant array such as eye(n) or ones(n) cannot be an exponent",
+             "x**n": "exponent n is a dimension, not a number; use a number up to 1000"}
+    for text, message in cases.items():
+        try:
+            parse(text, {"w": "n"})
+        except ParseError as exc:
+            assert exc.message == message
+        else:
+            raise AssertionError(f"{text!r} was accepted")
