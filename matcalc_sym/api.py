@@ -7,7 +7,6 @@ parse → introduce intermediate variables → differentiate/combine/substitute
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from .engine import ScalarForward, VariableDerivation, components
 from .errors import DeriveError
 from .expand import expand_check
 from .graph import IntermediateGraph, array_program, introduce
+from .hints import did_you_mean, unused_shape_notes
 from .parse import parse
 from .reverse import Reverse
 from .ruletable import RuleTable, default_table
@@ -74,8 +74,6 @@ def derive(
 
     if timeout is None:
         return task()
-    if not timeout > 0:
-        raise DeriveError("timeout must be a positive number of seconds")
     return run_limited(task, timeout)
 
 
@@ -86,6 +84,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
     report_stage("derive")
     graph = introduce(program)
     names, notes = _resolve_wrt(wrt, graph)
+    notes += unused_shape_notes(shapes, program.variables)
     steps = [_introduce_step(graph, item) for item in graph.intermediates]
     if _use_reverse(graph, names, mode):
         return _derive_reverse(expression, program, graph, names, notes, steps, layout, simplify)
@@ -211,9 +210,8 @@ def _resolve_wrt(wrt, graph: IntermediateGraph) -> tuple[list[str], list[str]]:
         if names.count(name) > 1:
             raise DeriveError(f"wrt names {name!r} twice")
         if name not in graph.variables:
-            hint = difflib.get_close_matches(name, known, n=1)
             note = f"{graph.output_symbol} does not depend on {name}, so its derivative by {name} is 0"
-            notes.append(note + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            notes.append(note + did_you_mean(name, known))
     return names, notes
 
 

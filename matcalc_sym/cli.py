@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import CheckFailed, MatcalcError, ParseError
+from .errors import CheckFailed, MatcalcError
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -80,23 +80,32 @@ def derive_command(
                                                      "(repeatable); every rule in it is verified first.")] = None,
 ) -> None:
     from .api import derive
+    from .sandbox import report_stage, run_limited
 
     try:
         shapes = dict(_shape_option(item) for item in shape or [])
         chosen = output_format or (_EXTENSIONS.get(output.suffix.lower()) if output else None)
         if chosen is None:
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
-        derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
-                            mode=mode.value, simplify=not no_simplify, timeout=timeout, expand=expand,
-                            check=check, rules=rules or ())
-        if graph or order:
-            from .render.views import print_views
+        console = _console_options(chosen, output)
+        views_to_stderr = output is None and chosen not in (Format.pretty, Format.text)
+        views_console = _console_options(Format.pretty, None, stderr=views_to_stderr) if graph or order else None
 
-            machine_readable = output is None and chosen not in (Format.pretty, Format.text)
-            print_views(derivation, graph=graph, order=order, stderr=machine_readable)
-        _emit(derivation, chosen, output, standalone)
-        if derivation.check is not None and not derivation.check.passed:
-            raise CheckFailed(f"check failed: {derivation.check.failure}")
+        def task() -> tuple[str, str, str | None]:  # the bounded child: derive, then render, each stage named
+            derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
+                                mode=mode.value, simplify=not no_simplify, expand=expand, check=check,
+                                rules=rules or ())
+            report_stage("render")
+            views = _render_views(derivation, graph, order, views_console) if graph or order else ""
+            failure = None if derivation.check is None or derivation.check.passed else derivation.check.failure
+            return views, _render(derivation, chosen, console, standalone), failure
+
+        views, text, failure = run_limited(task, timeout)
+        if views:
+            (sys.stderr if views_to_stderr else sys.stdout).write(views)
+        _write(text, output)
+        if failure is not None:
+            raise CheckFailed(f"check failed: {failure}")
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
@@ -105,25 +114,55 @@ def derive_command(
 
 def _shape_option(text: str) -> tuple[str, str]:
     name, sep, dims = text.partition("=")
-    if not sep or not name.strip():
+    if not sep or not name.strip() or not dims.strip():
         raise MatcalcError(f"--shape {text!r}: write NAME=DIMS, e.g. w=n or W=m,n")
     return name.strip(), dims
 
 
-def _emit(derivation, chosen: Format, output: Path | None, standalone: bool = False) -> None:
+def _console_options(chosen: Format, output: Path | None, stderr: bool = False) -> dict | None:
+    """The parent's terminal settings, so the child can render pretty output to a string."""
+    if chosen is not Format.pretty or output is not None:
+        return None
+    from rich.console import Console
+
+    terminal = Console(stderr=stderr)
+    return {"width": terminal.width, "color_system": terminal.color_system,
+            "force_terminal": terminal.is_terminal, "no_color": terminal.no_color}
+
+
+def _render_views(derivation, graph: bool, order: bool, console: dict | None) -> str:
+    """--graph and --order as text, rendered in the child like the derivation itself."""
+    import io
+
+    from rich.console import Console
+
+    from .render.views import print_views
+
+    buffer = io.StringIO()
+    options = console or {"width": 100, "color_system": None}
+    print_views(derivation, graph=graph, order=order, console=Console(file=buffer, highlight=False, **options))
+    return buffer.getvalue()
+
+
+def _render(derivation, chosen: Format, console: dict | None, standalone: bool = False) -> str:
     if chosen in _RENDERERS:
-        text = _RENDERERS[chosen](derivation, standalone)
-    elif chosen is Format.json:
+        return _RENDERERS[chosen](derivation, standalone)
+    if chosen is Format.json:
         import json
 
-        text = json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    elif chosen is Format.pretty and output is None:
+        return json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if console is not None:
+        import io
+
         from rich.console import Console
 
-        Console().print(derivation)
-        return
-    else:
-        text = derivation.to_text(width=100)
+        buffer = io.StringIO()
+        Console(file=buffer, **console).print(derivation)
+        return buffer.getvalue()
+    return derivation.to_text(width=100)
+
+
+def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
@@ -157,7 +196,7 @@ _RENDERERS = {Format.latex: _latex, Format.markdown: _markdown, Format.dot: _dot
 def _fail(exc: MatcalcError) -> int:
     message = " ".join(str(exc).split())
     sys.stderr.write(f"error: {message}\n")
-    if isinstance(exc, ParseError):
+    if hasattr(exc, "caret"):  # ParseError and ShapeError know where in the input they are
         caret = exc.caret()
         if caret:
             sys.stderr.write(caret + "\n")

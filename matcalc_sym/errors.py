@@ -13,8 +13,8 @@ class MatcalcError(Exception):
     exit_code = 2
 
 
-class ParseError(MatcalcError):
-    """The input is not an expression of the input language."""
+class _Located(MatcalcError):
+    """An error at a place in the input: the message, the column and the text, for a caret."""
 
     def __init__(self, message: str, column: int | None = None, text: str | None = None):
         super().__init__(message)
@@ -29,11 +29,12 @@ class ParseError(MatcalcError):
         """The offending line of the input with a caret under the column."""
         if self.text is None or self.column is None:
             return ""
-        line_start = self.text.rfind("\n", 0, self.column) + 1
-        line_end = self.text.find("\n", self.column)
-        line = self.text[line_start : line_end if line_end >= 0 else len(self.text)]
+        line_start = max(self.text.rfind("\n", 0, self.column), self.text.rfind("\r", 0, self.column)) + 1
+        ends = [i for i in (self.text.find("\n", self.column), self.text.find("\r", self.column)) if i >= 0]
+        line = self.text[line_start : min(ends, default=len(self.text))]
         if len(line) > 200:
             return ""
+        line = line.replace("\t", " ")  # one column per character, so the caret lines up
         return f"  {line}\n  {' ' * (self.column - line_start)}^"
 
     def __str__(self) -> str:
@@ -42,7 +43,11 @@ class ParseError(MatcalcError):
         return f"{self.message} (column {self.column + 1})"
 
 
-class ShapeError(MatcalcError):
+class ParseError(_Located):
+    """The input is not an expression of the input language."""
+
+
+class ShapeError(_Located):
     """Operands whose shapes do not fit the operator."""
 
 

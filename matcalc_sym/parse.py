@@ -14,6 +14,7 @@ import ast
 import difflib
 import re
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -101,7 +102,16 @@ def _prepare(text: str) -> tuple[str, list[int]]:
         raise ParseError("empty input: write an expression such as sin(x**2)")
     out: list[str] = []
     origin: list[int] = []
+    line_start = True
     for i, ch in enumerate(text):
+        # indentation means nothing in the input language; pasted text often has some
+        if line_start and ch in " \t":
+            continue
+        if ch == "\r":  # Python ends a line at \r too; one spelling keeps columns and source spans right
+            if text[i + 1 : i + 2] == "\n":
+                continue
+            ch = "\n"
+        line_start = ch == "\n"
         if ch == "^":
             out.append("**")
             origin.extend((i, i))
@@ -118,10 +128,15 @@ def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, limits.MAX_INPUT_CHARS + 1000))
     try:
-        return ast.parse(translated, mode="exec")
+        with warnings.catch_warnings():
+            # CPython warns on stderr about text like `1if x` or `1(x)`; the user gets our error instead
+            warnings.simplefilter("ignore")
+            return ast.parse(translated, mode="exec")
     except SyntaxError as exc:
         column = _offset(translated, exc.lineno or 1, (exc.offset or 1) - 1)
         message = (exc.msg or "invalid syntax").split(" (")[0]
+        if "integer string conversion" in (exc.msg or ""):  # CPython refuses over 4300 digits itself
+            message = f"a number with more than {sys.get_int_max_str_digits()} digits is far too large"
         raise ParseError(f"syntax error: {message}", origin[min(column, len(origin) - 1)], text) from None
     except (RecursionError, MemoryError):
         raise ParseError(f"input is nested too deeply (limit {limits.MAX_DEPTH} levels)") from None
@@ -170,6 +185,8 @@ class _Translator:
         self.variables: dict[str, Node] = {}
         self.names: dict[Node, str] = {}
         self._sympy: dict[Node, sympy.Expr] = {}
+        #: inside a function's definition, every node is placed at the call in the user's text
+        self._fixed_column: int | None = None
         self.dimensions = {str(d): d for shape in declared.values() for d in shape if isinstance(d, sympy.Symbol)}
 
     # -- statements ---------------------------------------------------------
@@ -265,8 +282,12 @@ class _Translator:
             return self._name(node)
         if isinstance(node, ast.BinOp):
             op = _BINARY[type(node.op)]
+            column = self._operator_column(node)
             if op == "matmul" and len(args[0].shape) == 1 and len(args[1].shape) == 1:
-                shapes.matmul(args[0].shape, args[1].shape)  # the same length, or a ShapeError
+                try:
+                    shapes.matmul(args[0].shape, args[1].shape)  # the same length, or a ShapeError
+                except ShapeError as exc:
+                    raise ShapeError(exc.message, column, self.text) from None
                 return self._expand_definition(DOT_DEFINITION, args, column)
             return self.apply(op, args, column)
         if isinstance(node, ast.UnaryOp):
@@ -280,16 +301,26 @@ class _Translator:
         name = node.func.id
         spec = self.table.function(name)
         if spec.definition is not None:
-            return self._expand_definition(spec.definition, args, column)
+            return self._expand_definition(spec.definition, args, column, name)
         return self.apply(spec.name, args, column)
 
-    def _expand_definition(self, definition: str, args: list[Node], column: int | None) -> Node:
-        saved = self.bound
+    def _expand_definition(self, definition: str, args: list[Node], column: int | None,
+                           name: str | None = None) -> Node:
+        """Translate a function's definition (dot is sum(u*v)) with its slots bound to `args`.
+
+        Errors inside point at the call in the user's text and name the function,
+        since the user never wrote the definition.
+        """
+        saved, saved_column = self.bound, self._fixed_column
         self.bound = {**saved, **{slot: arg for slot, arg in zip(SLOTS, args)}}
+        self._fixed_column = column
         try:
             return self.translate(_definition_ast(definition))
+        except ShapeError as exc:
+            prefix = f"{name}(): " if name and saved_column is None else ""
+            raise ShapeError(prefix + exc.message, column, self.text) from None
         finally:
-            self.bound = saved
+            self.bound, self._fixed_column = saved, saved_column
 
     def _constant(self, node: ast.Constant) -> Node:
         value = node.value
@@ -333,7 +364,7 @@ class _Translator:
         try:
             shape = shapes.result_shape(op, [a.shape for a in args], self.table)
         except ShapeError as exc:
-            raise ShapeError(f"{exc} (column {column + 1})" if column is not None else str(exc)) from None
+            raise ShapeError(exc.message, column, self.text) from None
         if op == "pow" and len(args[0].shape) == 2 and args[1].is_const and args[1].value == -1 \
                 and args[0].shape[0] == args[0].shape[1]:
             return self.apply("inv", [args[0]], column)  # A**-1 of a square matrix is its inverse
@@ -342,7 +373,8 @@ class _Translator:
             return self._constant_array(op, args, column)
         if op == "pow" and args[1].is_const:
             self._check_exponent(args[1].value, column)
-        if all(a.is_const for a in args) and op != "vector":
+        # a comparison of constants stays a node: folded, it would be a SymPy boolean, not a number
+        if all(a.is_const for a in args) and op != "vector" and op not in COMPARISONS:
             return self._fold(op, args, column)
         node = self.builder.make(op, tuple(args), shape=shape, column=column)
         if len(self.builder) > limits.MAX_NODES:
@@ -362,6 +394,11 @@ class _Translator:
         return self.builder.make("const", value=value, shape=shape, column=column)
 
     def _check_exponent(self, exponent: sympy.Expr, column: int | None) -> None:
+        if isinstance(exponent, sympy.MatrixExpr):  # eye(n), ones(n): no numeric size to check
+            raise ParseError("a constant array such as eye(n) or ones(n) cannot be an exponent", column, self.text)
+        if exponent.free_symbols:  # a dimension such as n: unbounded, so its size cannot be checked
+            raise ParseError(f"exponent {exponent} is a dimension, not a number; use a number up to "
+                             f"{limits.MAX_EXPONENT}", column, self.text)
         approx = limits.approximate(exponent)
         if approx is None or not abs(approx) <= limits.MAX_EXPONENT:
             raise ParseError(f"exponent {limits.abbreviate(exponent)} is too large (limit {limits.MAX_EXPONENT})", column, self.text)
@@ -405,10 +442,23 @@ class _Translator:
     # -- errors -------------------------------------------------------------
 
     def column(self, node: ast.AST) -> int | None:
+        if self._fixed_column is not None:
+            return self._fixed_column
         if not hasattr(node, "col_offset"):
             return None
         offset = _offset(self.translated, node.lineno, node.col_offset)
         return self.origin[min(offset, len(self.origin) - 1)]
+
+    def _operator_column(self, node: ast.BinOp) -> int | None:
+        """The column of the operator itself, so a shape error points at the `+`, not the operand."""
+        if self._fixed_column is not None:
+            return self._fixed_column
+        start = _offset(self.translated, node.left.end_lineno, node.left.end_col_offset)
+        end = _offset(self.translated, node.right.lineno, node.right.col_offset)
+        for index in range(start, end):
+            if self.translated[index] not in " \t\n\r()\\":
+                return self.origin[index]
+        return self.column(node)
 
     def _source(self, node: ast.AST) -> str:
         start = _offset(self.translated, node.lineno, node.col_offset)

@@ -21,6 +21,8 @@ from .errors import LimitExceeded, MatcalcError
 
 T = TypeVar("T")
 DEFAULT_MEMORY_MB = 4096
+#: a week; select() cannot wait longer than the platform's time_t, and no derivation needs more
+MAX_TIMEOUT = 7 * 24 * 3600.0
 _stage_fd: int | None = None
 
 
@@ -34,6 +36,7 @@ def report_stage(stage: str) -> None:
 def run_limited(task: Callable[[], T], timeout: float, memory_mb: int | None = DEFAULT_MEMORY_MB) -> T:
     """Run `task` in a forked child; its result (or exception) comes back pickled."""
     global _stage_fd
+    check_timeout(timeout)
     result_r, result_w = os.pipe()
     stage_r, stage_w = os.pipe()
     pid = os.fork()
@@ -63,6 +66,13 @@ def run_limited(task: Callable[[], T], timeout: float, memory_mb: int | None = D
     finally:
         os.close(result_r)
         os.close(stage_r)
+
+
+def check_timeout(timeout: float) -> None:
+    """Refuse a time limit that is not a positive number of seconds (NaN, inf, 0, negative)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT:
+        raise MatcalcError(f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, "
+                           f"not {timeout!r}")
 
 
 def _wait(pid: int, result_r: int, stage_r: int, timeout: float) -> Any:

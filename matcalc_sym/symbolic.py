@@ -128,6 +128,8 @@ def broadcast_to(array, rows, cols):
         return sympy.MatMul(Ones(rows, 1), array)
     if shape[1] == 1 and shape[0] == cols:
         return sympy.MatMul(Ones(rows, 1), sympy.Transpose(array))
+    if shape == (1, 1):  # a 1×1 array stretches both ways (found by fuzzing: eye(n)/eye(1))
+        return sympy.MatMul(Ones(rows, 1), array, Ones(1, cols))
     raise DeriveError(f"cannot broadcast an array of shape {shape} to {rows}×{cols}")
 
 
