@@ -59,6 +59,8 @@ def unbroadcast(grad, operand) -> tuple[sympy.Basic, str]:
         return sympy.MatMul(sympy.Transpose(grad), Ones(rows, 1)), "the rows"
     if shape == (rows, 1):
         return sympy.MatMul(grad, Ones(cols, 1)), "the columns"
+    if shape == (1, 1):  # a 1×1 array broadcast everywhere: the sum of every entry, still 1×1
+        return sympy.MatMul(Ones(1, rows), grad, Ones(cols, 1)), "every entry"
     if shape == (1, cols):
         return sympy.MatMul(Ones(1, rows), grad), "the rows"
     if shape[1] == 1 and shape[0] == cols:

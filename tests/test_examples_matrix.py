@@ -112,3 +112,10 @@ def test_numerator_layout_transposes_matrix_gradients():
     d = derive("sum(X@W)", "W", shapes={"X": "m,n", "W": "n,k"}, layout="numerator")
     values = {"X": RNG.normal(size=(2, 3)), "W": RNG.normal(size=(3, 4))}
     assert d.layout == "numerator" and d.evaluate(values).shape == (4, 3)
+
+
+def test_a_one_by_one_array_broadcast_everywhere():
+    d = derive("sum(tanh(A + B))", "B", shapes={"A": "n,n", "B": "1,1"})
+    values = {"A": RNG.normal(size=(3, 3)), "B": RNG.normal(size=(1, 1))}
+    assert d.evaluate(values).shape == (1, 1)
+    assert_gradient_matches(d, values, "B")
