@@ -1,0 +1,56 @@
+"""The benchmarks' random expressions: seeded, of the requested size, and readable by `derive`."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+from matcalc_sym.simplify import tree_size
+
+_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "randexpr.py"
+
+
+@pytest.fixture(scope="module")
+def randexpr():
+    spec = importlib.util.spec_from_file_location("randexpr", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["randexpr"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 3, 7, 50, 400, 3200])
+def test_tree_has_the_requested_node_count(randexpr, nodes):
+    tree = randexpr.random_tree(nodes, seed=5)
+    assert tree.size() == nodes
+    assert tree.depth() <= 40  # balanced: far below the parser's nesting bound
+
+
+def test_same_seed_same_expression_other_seed_other_expression(randexpr):
+    assert randexpr.random_expression(200, 3) == randexpr.random_expression(200, 3)
+    assert randexpr.random_expression(200, 3) != randexpr.random_expression(200, 4)
+
+
+def test_text_and_sympy_forms_are_the_same_expression(randexpr):
+    from matcalc_sym.api import derive
+
+    tree = randexpr.random_tree(30, seed=2)
+    derivation = derive(tree.text(), "x,y", simplify=False)
+    x, y = sympy.symbols("x y")
+    expected = [sympy.diff(tree.sympy(), v) for v in (x, y)]
+    point = {"x": 0.7, "y": 1.3}
+    got = derivation.evaluate(point).ravel()
+    for value, want in zip(got, expected):
+        assert value == pytest.approx(float(want.subs({x: 0.7, y: 1.3})), rel=1e-9)
+
+
+def test_tree_size_stops_counting_past_the_limit():
+    x = sympy.Symbol("x")
+    expr = sum(sympy.sin(x + i) for i in range(100))
+    assert tree_size(sympy.sin(x), 10) == 2
+    assert tree_size(expr, 10) == 11
+    assert tree_size(expr, 10**6) == len(list(sympy.preorder_traversal(expr)))
