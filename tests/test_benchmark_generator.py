@@ -54,3 +54,16 @@ def test_tree_size_stops_counting_past_the_limit():
     assert tree_size(sympy.sin(x), 10) == 2
     assert tree_size(expr, 10) == 11
     assert tree_size(expr, 10**6) == len(list(sympy.preorder_traversal(expr)))
+
+
+def test_an_equation_wider_than_the_terminal_wraps_instead_of_failing():
+    from matcalc_sym.api import derive
+    from matcalc_sym.render.terminal import equation
+
+    terms = " + ".join(f"sin({k}*x)" for k in range(2, 30))
+    derivation = derive(terms, "x")
+    substitute = next(s for s in derivation.steps if s.kind == "substitute")
+    text = equation(substitute, 60)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert "↪" in text  # SymPy's mark for a wrapped line
+    assert "2⋅cos(2⋅x)" in text and "29⋅cos(29⋅x)" in text  # first and last terms, on different lines

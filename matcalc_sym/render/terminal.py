@@ -60,7 +60,7 @@ def equation(step, width: int = 100) -> str:
     form = printer._print(parts[0])
     for part in parts[1:]:
         form = prettyForm(*stringPict.next(form, " = ", printer._print(part)))
-    return form.render(wrap_line=True, num_columns=width)
+    return form.render(wrap_line=True, num_columns=width, use_unicode=True)
 
 
 def pretty(expr: sympy.Basic, width: int = 100) -> str:
