@@ -198,6 +198,8 @@ def peak_memory(text: str | None) -> list[str]:
     process = subprocess.Popen([sys.executable, "-c", code, text])
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = status
+    if status != 0:
+        return ["| peak memory, largest scalar case | not measured: the process failed | | | | |"]
     return [f"| peak memory, largest scalar case (whole process) | {usage.ru_maxrss / 1024:.0f} MB | | | | |"]
 
 
