@@ -67,3 +67,20 @@ def test_an_equation_wider_than_the_terminal_wraps_instead_of_failing():
     assert max(len(line) for line in text.splitlines()) <= 60
     assert "↪" in text  # SymPy's mark for a wrapped line
     assert "2⋅cos(2⋅x)" in text and "29⋅cos(29⋅x)" in text  # first and last terms, on different lines
+
+
+def test_simplify_does_not_expand_or_cancel_a_large_tree(monkeypatch):
+    from matcalc_sym import simplify
+
+    def refuse(expr, *args, **kwargs):
+        raise AssertionError("expand/cancel on a large tree")
+
+    x, y = sympy.symbols("x y")
+    product = sympy.Mul(*[x + sympy.sin(k * y) for k in range(1, 31)])
+    assert simplify.EXPANDABLE < tree_size(product, 10**6) <= 2 * simplify.UNTOUCHED
+    monkeypatch.setattr(simplify.sympy, "expand", refuse)
+    monkeypatch.setattr(simplify.sympy, "cancel", refuse)
+    assert simplify.readable(product) == product
+    small = (x + 1) ** 2 - x**2
+    monkeypatch.undo()
+    assert simplify.readable(small) == 2 * x + 1
