@@ -100,6 +100,7 @@ def derive_command(
             failure = None if derivation.check is None or derivation.check.passed else derivation.check.failure
             return views, _render(derivation, chosen, console, standalone), failure
 
+        _preload_sympy()  # once in the parent, not again in the forked child
         views, text, failure = run_limited(task, timeout)
         if views:
             (sys.stderr if views_to_stderr else sys.stdout).write(views)
@@ -110,6 +111,17 @@ def derive_command(
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
         raise typer.Exit(_fail(MatcalcError("the expression is nested too deeply"))) from None
+
+
+def _preload_sympy() -> None:
+    """Import, before the derivation forks its child, what both processes would import.
+
+    SymPy imports sympy.tensor.tensor on its first sum, and sympy.physics.units
+    in `simplify` (the child) and in the pretty printer (this process): 0.2 s
+    each time. Imported once here, the child inherits them.
+    """
+    import sympy.physics.units  # noqa: F401
+    import sympy.tensor.tensor  # noqa: F401
 
 
 def _shape_option(text: str) -> tuple[str, str]:

@@ -13,9 +13,28 @@ import sympy
 CHEAP_ONLY = 60
 #: count_ops above which nothing is tried (no global rewrite of a large tree)
 UNTOUCHED = 400
+#: tree nodes above which `expand` and `cancel` are not tried: they can multiply out
+#: a product of sums into thousands of terms, seconds of work for a longer answer
+EXPANDABLE = 150
+
+
+def tree_size(expr: sympy.Basic, limit: int) -> int:
+    """Nodes of `expr` as a tree, counting stops just past `limit` (so at most linear in `limit`).
+
+    `count_ops` and `str` walk the whole tree however large it is; this bound
+    decides first whether a rewrite is worth trying at all.
+    """
+    count = 0
+    for _ in sympy.preorder_traversal(expr):
+        count += 1
+        if count > limit:
+            break
+    return count
 
 
 def _cost(expr: sympy.Basic) -> tuple[int, int]:
+    if tree_size(expr, 4 * UNTOUCHED) > 4 * UNTOUCHED:  # a rewrite that blew up: never the shortest
+        return (10**9, 10**9)
     return (sympy.count_ops(expr), len(str(expr)))
 
 
@@ -25,13 +44,17 @@ def readable(expr: sympy.Basic) -> sympy.Basic:
         return expr.applyfunc(readable)
     if _is_array_expression(expr):
         return readable_array(expr)
+    nodes = tree_size(expr, 2 * UNTOUCHED)
+    if nodes > 2 * UNTOUCHED:
+        return expr
     size = sympy.count_ops(expr)
     if size > UNTOUCHED:
         return expr
-    rewrites = [sympy.factor_terms, sympy.cancel]
+    small = nodes <= EXPANDABLE
+    rewrites = [sympy.factor_terms, sympy.cancel] if small else [sympy.factor_terms]
     if expr.has(sympy.Piecewise):
         rewrites = [lambda e: relu_on_active_branch(sympy.piecewise_fold(e)), sympy.factor_terms]
-    if not _has_large_power(expr):
+    if small and not _has_large_power(expr):
         rewrites.append(sympy.expand)
     if size <= CHEAP_ONLY:
         rewrites.append(sympy.simplify)
