@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy
+from sympy.core.parameters import evaluate
 
 from . import algebra
 from .arrays import flatten_elements, is_array
 from .expr import Node
-from .graph import IntermediateGraph, array_program, differentiable_depends
+from .graph import IntermediateGraph, array_program, differentiable_depends, is_large
 from .steps import Partial, Step
 from .vector_rules import LocalJacobian, local_jacobians
 
@@ -66,6 +67,7 @@ class Forward:
         self.arrays = array_program(graph)
         self.partial_notation = len(graph.variables) > 1 or self.arrays
         self.substitution = graph.substitution()
+        self.large = is_large(graph.order)
 
     def name(self, node: Node) -> str:
         return str(self.graph.symbol_of[node])
@@ -94,7 +96,8 @@ class Forward:
                 else:
                     self._combine_total(out, source, target, depends, locals_of, totals, emitted)
             value = totals.get(target, sympy.Integer(0))
-            substituted = flatten_elements(value.xreplace(self.substitution))
+            with evaluate(not self.large):
+                substituted = flatten_elements(value.xreplace(self.substitution))
             if target in depends and not target.is_leaf:
                 out.steps.append(Step(
                     "substitute", self.total(target, wrt), substituted, "substitute",

@@ -67,6 +67,7 @@ def introduce(program: Program) -> IntermediateGraph:
     variables: dict[str, sympy.Basic] = {}
     intermediates: list[Intermediate] = []
     counter = 0
+    large = is_large(order)
     for node in order:
         if node.op == "var":
             symbol = make_symbol(node.value, node.shape)
@@ -79,7 +80,7 @@ def introduce(program: Program) -> IntermediateGraph:
         args = [symbol_of[a] for a in node.args]
         if node.op in COMPARISONS:  # a condition stays inline: where(u > 0, …) reads as written
             symbol_of[node] = _definition(node, args, program.table, evaluate=True)
-            full[node] = _definition(node, [full[a] for a in node.args], program.table, evaluate=True)
+            full[node] = _definition(node, [full[a] for a in node.args], program.table, evaluate=not large)
             continue
         if node is output:
             name, user_named = output_name, program.output_name is not None
@@ -92,7 +93,7 @@ def introduce(program: Program) -> IntermediateGraph:
         definition = _definition(node, args, program.table)
         intermediates.append(Intermediate(node, symbol, definition, user_named))
         symbol_of[node] = symbol
-        full[node] = _definition(node, [full[a] for a in node.args], program.table, evaluate=True)
+        full[node] = _definition(node, [full[a] for a in node.args], program.table, evaluate=not large)
     _refuse_undefined(full[output], program.source)
     return IntermediateGraph(program, order, symbol_of, full, intermediates, output,
                              symbol_of[output], variables)
@@ -103,6 +104,21 @@ def _refuse_undefined(expression: sympy.Basic, source: str) -> None:
     if not isinstance(expression, sympy.MatrixBase) and expression.has(sympy.zoo, sympy.nan):
         raise DeriveError(f"the expression {' '.join(source.split())[:80]!r} is undefined everywhere "
                           "(it divides by something identically zero)")
+
+
+#: above this many operations, full expressions are built without SymPy's automatic evaluation
+LARGE_GRAPH = 300
+
+
+def is_large(order: list[Node]) -> bool:
+    """Large graphs skip SymPy's automatic evaluation of whole expressions.
+
+    Building sin(<a 1000-node argument>) makes SymPy query the argument's
+    assumptions recursively (seconds per call on the benchmarks' 1600-node
+    expressions); the result is the same expression, only not auto-tidied,
+    and simplify already leaves trees that large alone.
+    """
+    return sum(1 for node in order if not node.is_leaf) > LARGE_GRAPH
 
 
 def _definition(node: Node, args: list[sympy.Basic], table: RuleTable, evaluate: bool = False) -> sympy.Basic:
