@@ -17,7 +17,7 @@ from . import algebra
 from .arrays import Ones, is_array
 from .check import verify
 from .dataflow import dataflow_of
-from .engine import ScalarForward, VariableDerivation, components
+from .engine import Forward, VariableDerivation, components
 from .errors import DeriveError
 from .expand import expand_check
 from .graph import IntermediateGraph, array_program, introduce
@@ -88,7 +88,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
     steps = [_introduce_step(graph, item) for item in graph.intermediates]
     if _use_reverse(graph, names, mode):
         return _derive_reverse(expression, program, graph, names, notes, steps, layout, simplify)
-    engine = ScalarForward(graph)
+    engine = Forward(graph)
     per_variable = [engine.derive(name) for name in names]
     for derived in per_variable:
         steps.extend(derived.steps)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import MatcalcError
-from .stepcheck import SYMBOLIC_TOLERANCE, _draw, _real, verify_steps
+from .rulecheck import real_value
+from .stepcheck import SYMBOLIC_TOLERANCE, _draw, verify_steps
 from .userfunctions import expand_user_functions
 
 POINTS = 5
@@ -362,7 +363,7 @@ class _ResultCheck:
         import numpy as np
 
         point = {s: sympy.Float(values[n]) for n, s in self.inputs.items()}
-        entries = [_real(entry, point) for entry in self.reference]
+        entries = [real_value(entry, point) for entry in self.reference]
         if any(e is None for e in entries):
             return None
         matrix = np.array(entries, dtype=float).reshape(self.reference.shape)

@@ -278,5 +278,3 @@ def _path(target: Node, source: Node, locals_of) -> list[Node]:
         node = next(loc.parameter for loc in locals_of[node])
     return nodes
 
-
-ScalarForward = Forward

@@ -94,7 +94,7 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     simplified, and c·M with c piecewise becomes a piecewise matrix.
     """
     from .algebra import join, split
-    from .arrays import Elem, Elementwise
+    from .arrays import Elementwise
 
     def body(e):
         return Elementwise(_simplify_body(e.body), *e.shape)
@@ -109,7 +109,6 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     coefficient, core = split(expr)
     if core is not None and isinstance(coefficient, sympy.Piecewise):
         return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
-    del Elem
     return expr
 
 

@@ -16,10 +16,9 @@ local derivatives; the result check covers them.
 
 from __future__ import annotations
 
-import math
-
 import sympy
 
+from .rulecheck import real_value
 from .steps import Partial
 from .userfunctions import expand_user_functions
 
@@ -71,7 +70,7 @@ def _scalar_step(step, number: int, definition, rng) -> str | None:
     compared = 0
     for _ in range(40):
         point = {s: sympy.Float(_draw(rng)) for s in symbols.values()}
-        want, have = _real(expected, point), _real(step.rhs, point)
+        want, have = real_value(expected, point), real_value(step.rhs, point)
         if want is None or have is None:
             continue
         if abs(want - have) > SYMBOLIC_TOLERANCE * max(1.0, abs(want)):
@@ -168,17 +167,6 @@ def _jacobian(definition, values, symbols, name):
             return None
         columns.append(quotients[0])
     return np.stack(columns, axis=1)
-
-
-def _real(expr, point) -> float | None:
-    """`expr` at `point` in 20 digits; None where undefined or not real."""
-    try:
-        value = complex(expr.xreplace(point).evalf(20))
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        return None
-    if not (math.isfinite(value.real) and math.isfinite(value.imag)) or abs(value.imag) > 1e-12:
-        return None
-    return value.real
 
 
 def _draw(rng, size=None):

@@ -127,14 +127,15 @@ def _jacobian(node: Node, parameter: Node, depends: set[Node], symbol_of: dict, 
         if parameter.shape and parameter.shape != node.shape:
             raise DeriveError(f"the Jacobian of a broadcast of shape {parameter.shape} into {node.shape} "
                               "needs reverse mode (not implemented yet)")
-        context.scalar_partial = _elementwise_partial(node, parameter, depends, symbol_of, table)
+        scalar = _elementwise_partial(node, parameter, depends, symbol_of, table)
+        context.scalar_partial = scalar.value
         rule = _find(table, match, node, parameter)
     else:
         rule = _find(table, node.op, node, parameter)
     built = FORMS[rule.form](context)
     scalar_rule = ""
     if context.scalar_partial is not None:
-        scalar_rule = f" ({_scalar_rule_id(node, parameter, depends, symbol_of, table)} rule element by element)"
+        scalar_rule = f" ({scalar.rule.id} rule element by element)"
     return LocalJacobian(node, parameter, built, rule.id, rule.explain + scalar_rule, rule.form == "diagonal")
 
 
@@ -158,17 +159,11 @@ def _element_bindings(node: Node, symbol_of: dict) -> dict[Node, sympy.Basic]:
     return {a: (element_of(symbol_of[a]) if is_array(symbol_of[a]) else symbol_of[a]) for a in node.args}
 
 
-def _elementwise_partial(node, parameter, depends, symbol_of, table) -> sympy.Basic:
-    """The scalar partial ∂f/∂p from scalar.toml, over the elements of the operands."""
+def _elementwise_partial(node, parameter, depends, symbol_of, table):
+    """The scalar partial ∂f/∂p from scalar.toml (and its rule), over the elements of the operands."""
     elements = _element_bindings(node, symbol_of)
     (local,) = [d for d in local_derivatives(node, depends, elements, table) if d.parameter is parameter]
-    return local.value
-
-
-def _scalar_rule_id(node, parameter, depends, symbol_of, table) -> str:
-    elements = _element_bindings(node, symbol_of)
-    (local,) = [d for d in local_derivatives(node, depends, elements, table) if d.parameter is parameter]
-    return local.rule.id
+    return local
 
 
 __all__ = ["FORMS", "LocalJacobian", "OneMatrix", "local_jacobians"]
