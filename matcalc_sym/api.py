@@ -15,11 +15,9 @@ import sympy
 
 from . import algebra
 from .arrays import Ones, is_array
-from .check import verify
 from .dataflow import dataflow_of
 from .engine import Forward, VariableDerivation, components
 from .errors import DeriveError
-from .expand import expand_check
 from .graph import IntermediateGraph, array_program, introduce
 from .hints import did_you_mean, unused_shape_notes
 from .parse import parse
@@ -66,9 +64,13 @@ def derive(
         derivation = _derive(expression, wrt, shapes, layout, simplify, rules, mode)
         if expand is not None:
             report_stage("expand")
+            from .expand import expand_check  # loaded only when asked for: start-up stays short
+
             derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
         if check:
             report_stage("check")
+            from .check import verify
+
             derivation = dataclasses.replace(derivation, check=verify(derivation))
         return derivation
 

@@ -80,6 +80,7 @@ def derive_command(
                                                      "(repeatable); every rule in it is verified first.")] = None,
 ) -> None:
     from .api import derive
+    from .deferred_imports import defer_imports
     from .sandbox import report_stage, run_limited
 
     try:
@@ -92,6 +93,7 @@ def derive_command(
         views_console = _console_options(Format.pretty, None, stderr=views_to_stderr) if graph or order else None
 
         def task() -> tuple[str, str, str | None]:  # the bounded child: derive, then render, each stage named
+            defer_imports()
             derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
                                 mode=mode.value, simplify=not no_simplify, expand=expand, check=check,
                                 rules=rules or ())
@@ -100,7 +102,6 @@ def derive_command(
             failure = None if derivation.check is None or derivation.check.passed else derivation.check.failure
             return views, _render(derivation, chosen, console, standalone), failure
 
-        _preload_sympy()  # once in the parent, not again in the forked child
         views, text, failure = run_limited(task, timeout)
         if views:
             (sys.stderr if views_to_stderr else sys.stdout).write(views)
@@ -111,17 +112,6 @@ def derive_command(
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
         raise typer.Exit(_fail(MatcalcError("the expression is nested too deeply"))) from None
-
-
-def _preload_sympy() -> None:
-    """Import, before the derivation forks its child, what both processes would import.
-
-    SymPy imports sympy.tensor.tensor on its first sum, and sympy.physics.units
-    in `simplify` (the child) and in the pretty printer (this process): 0.2 s
-    each time. Imported once here, the child inherits them.
-    """
-    import sympy.physics.units  # noqa: F401
-    import sympy.tensor.tensor  # noqa: F401
 
 
 def _shape_option(text: str) -> tuple[str, str]:
