@@ -3,7 +3,8 @@
 The inputs were measured on the development machine without a limit: the
 power of a long sum spends more than 30 s in `simplify`; the chain of twenty
 statements (2**20 paths from x to the output) more than 40 s in `derive`; the
-95-deep nest of functions derives in 0.7 s but takes 11 s to render as text.
+sum of 149 tanh terms derives in 0.3 s but takes 1.8 s to render its 2000
+steps as text.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from matcalc_sym import derive
 from matcalc_sym.cli import app
 from matcalc_sym.errors import LimitExceeded
 
-_FUNCTIONS = ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid"]
 POWER_OF_SUM = "(" + "+".join(f"x**{i}" for i in range(1, 13)) + ")**40"
 PATHS = "z0 = x; " + "; ".join(f"z{i} = sin(z{i - 1}) + cos(z{i - 1})" for i in range(1, 21))
-DEEP_NEST = "".join(f"{_FUNCTIONS[i % 8]}(" for i in range(95)) + "x" + ")" * 95
+MANY_TERMS = "+".join(f"tanh(x**{k % 7 + 2} - {k})" for k in range(1, 150))
 runner = CliRunner()
 
 
@@ -36,8 +36,8 @@ def test_library_timeout_names_the_stage(text, stage):
     assert str(info.value) == f"timed out after 1 s while in stage '{stage}'"
 
 
-@pytest.mark.parametrize(("text", "stage"), [(POWER_OF_SUM, "simplify"), (PATHS, "derive"), (DEEP_NEST, "render")],
-                         ids=["power-of-sum", "many-paths", "deep-nest"])
+@pytest.mark.parametrize(("text", "stage"), [(POWER_OF_SUM, "simplify"), (PATHS, "derive"), (MANY_TERMS, "render")],
+                         ids=["power-of-sum", "many-paths", "many-terms"])
 def test_command_timeout_is_exit_4_naming_the_stage(text, stage):
     start = time.monotonic()
     result = runner.invoke(app, [text, "-w", "x", "--timeout", "1", "-f", "text"])
@@ -47,11 +47,11 @@ def test_command_timeout_is_exit_4_naming_the_stage(text, stage):
     assert result.stdout == ""
 
 
-def test_the_deep_nest_itself_is_valid_and_derives_quickly():
+def test_the_many_terms_are_valid_and_derive_quickly():
     """So the render stage, not the derivation, is what the limit stopped above."""
-    derivation = derive(DEEP_NEST, wrt="x", timeout=20)
-    assert derivation.rule == "single-variable"
-    assert sum(step.kind == "differentiate" for step in derivation.steps) == 95
+    derivation = derive(MANY_TERMS, wrt="x", timeout=20)
+    assert derivation.rule == "total-derivative"
+    assert sum(step.kind == "differentiate" for step in derivation.steps) == 601
 
 
 def test_parse_stage_is_named_when_parsing_is_what_runs_out(monkeypatch):

@@ -20,6 +20,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from .printable import is_large
 from .terminal import TITLES, groups
 
 #: a document that compiles with Debian's texlive-latex-base alone
@@ -41,6 +42,69 @@ class MatcalcLatexPrinter(LatexPrinter):
 
     printmethod = "_latex"
     _default_settings = {**LatexPrinter._default_settings, "array_ndim": {}}
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self._printed: dict[sympy.Basic, str] = {}
+        self._large = False
+
+    def doprint(self, expr) -> str:
+        self._large = is_large(expr)
+        try:
+            return super().doprint(expr)
+        finally:
+            self._large = False
+
+    def _print(self, expr, **kwargs) -> str:
+        """Each distinct subexpression printed once per printer.
+
+        A derivation repeats its subexpressions: every step of a large one
+        shares terms with the others, and a substituted derivative repeats the
+        definitions it substitutes. Remembered, printing is about linear in the
+        distinct subexpressions plus the length of the text.
+        """
+        if kwargs or not isinstance(expr, sympy.Basic):  # keyword calls print in context (a power's exponent)
+            return super()._print(expr, **kwargs)
+        printed = self._printed.get(expr)
+        if printed is None:
+            printed = self._printed[expr] = super()._print(expr)
+        return printed
+
+    def _print_Mul(self, expr) -> str:
+        """Products and quotients of a large expression read off its factors, asking SymPy nothing.
+
+        SymPy's own `_print_Mul` splits a product with `fraction()` and negates
+        it, building new expressions whose construction asks assumptions
+        (`is_infinite`, `is_negative`) of every subterm; with real symbols under
+        sin and tanh, that took 7 s for a 1600-node derivative, and recursed
+        past Python's limit at 3200. Small expressions keep SymPy's layout.
+        """
+        if not self._large:
+            return super()._print_Mul(expr)
+        factors = [expr] if expr.is_Pow else list(expr.args)
+        numerator, denominator = [], []
+        for factor in factors:
+            exponent = factor.exp if factor.is_Pow else None
+            if exponent is not None and exponent.is_Number and exponent < 0:
+                denominator.append(factor.base if exponent == -1 else sympy.Pow(factor.base, -exponent, evaluate=False))
+            else:
+                numerator.append(factor)
+        sign = ""
+        if numerator and numerator[0].is_Number and numerator[0] < 0:
+            sign, numerator[0] = "- ", -numerator[0]
+            if numerator[0] == 1 and len(numerator) > 1:
+                numerator.pop(0)
+        if not denominator:
+            return sign + self._product(numerator, braced=False)
+        return sign + rf"\frac{{{self._product(numerator)}}}{{{self._product(denominator)}}}"
+
+    def _product(self, factors: list, braced: bool = True) -> str:
+        """Factors joined by ·; a lone factor inside \\frac's braces needs no parentheses."""
+        if not factors:
+            return "1"
+        if braced and len(factors) == 1:
+            return self._print(factors[0])
+        return r" \cdot ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
 
     def _print_Symbol(self, expr, style="plain"):
         printed = super()._print_Symbol(expr, style="plain")

@@ -9,11 +9,15 @@ honoured by rich itself) and width.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Iterable, Iterator
 
 import sympy
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
+from sympy.printing.str import StrPrinter
+
+from .printable import is_large
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -49,6 +53,32 @@ class _Printer(PrettyPrinter):
         return self._print_MatPow(expr)
 
 
+class _LinearPrinter(StrPrinter):
+    """One line in the input language, for expressions too large for a 2-D layout.
+
+    Each distinct subexpression is printed once (a large derivative repeats
+    the definitions it substitutes), so the cost is about the length of the text.
+    """
+
+    def __init__(self) -> None:
+        super().__init__({"order": "none"})
+        self._printed: dict[sympy.Basic, str] = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        if kwargs or not isinstance(expr, sympy.Basic):
+            return super()._print(expr, **kwargs)
+        printed = self._printed.get(expr)
+        if printed is None:
+            printed = self._printed[expr] = super()._print(expr)
+        return printed
+
+    def _print_Max(self, expr):
+        return f"max({self.stringify(expr.args, ', ')})"
+
+    def _print_Min(self, expr):
+        return f"min({self.stringify(expr.args, ', ')})"
+
+
 def _printer(width: int) -> PrettyPrinter:
     return _Printer({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
 
@@ -61,6 +91,8 @@ def equation(step, width: int = 100, lhs_width: int = 0) -> str:
     """
     printer = _printer(width)
     parts = [step.lhs] + ([step.formula] if step.formula is not None else []) + [step.rhs]
+    if any(is_large(part) for part in parts[1:]):
+        return linear_equation(parts, width)
     form = printer._print(parts[0])
     if form.width() < lhs_width:
         form = prettyForm(*form.left(" " * (lhs_width - form.width())))
@@ -69,12 +101,23 @@ def equation(step, width: int = 100, lhs_width: int = 0) -> str:
     return form.render(wrap_line=True, num_columns=width, use_unicode=True)
 
 
+def linear_equation(parts: list, width: int) -> str:
+    """`lhs = formula = rhs` with the large parts in one-line form: a 2-D layout of them cannot be read."""
+    printer = _LinearPrinter()
+    text = " = ".join(printer.doprint(part) for part in parts)
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
+
+
 def lhs_width(step, width: int = 100) -> int:
     """How wide the left side of a step prints (to align a block at its `=`)."""
     return _printer(width)._print(step.lhs).width()
 
 
 def pretty(expr: sympy.Basic, width: int = 100) -> str:
+    if isinstance(expr, sympy.Eq) and is_large(expr.rhs):
+        return linear_equation([expr.lhs, expr.rhs], width)
+    if is_large(expr):
+        return linear_equation([expr], width)
     return _printer(width).doprint(expr)
 
 

@@ -1,0 +1,25 @@
+"""Which expressions are too large for SymPy's usual printing.
+
+Two costs grow out of proportion on large derivations:
+
+- SymPy's LaTeX printer builds new expressions while it prints a product
+  (`fraction()`, a negated product), and building them asks assumptions
+  (`is_infinite`, `is_negative`) of every subterm; with real symbols under
+  sin and tanh that reaches `as_real_imag` of the whole argument each time.
+  The LaTeX printer reads a large product off its factors instead.
+- A 2-D layout of thousands of terms is slow to build and cannot be read;
+  the terminal writes a large expression in one line, in the input language.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..simplify import UNTOUCHED, tree_size
+
+#: tree nodes above which an expression counts as large (where simplify stops rewriting, too)
+LARGE = UNTOUCHED
+
+
+def is_large(expr) -> bool:
+    return isinstance(expr, sympy.Basic) and tree_size(expr, LARGE) > LARGE

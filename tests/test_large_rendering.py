@@ -1,0 +1,73 @@
+"""Large expressions: LaTeX read off the factors, one-line terminal form.
+
+Above `printable.LARGE` tree nodes SymPy's printers are too slow (the LaTeX
+printer asks assumptions of every subterm; a 2-D layout of thousands of terms
+cannot be read), so both formats change how they print, never what.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+from typer.testing import CliRunner
+
+from matcalc_sym import derive
+from matcalc_sym.cli import app
+from matcalc_sym.render.latex import MatcalcLatexPrinter
+from matcalc_sym.render.printable import LARGE, is_large
+from matcalc_sym.render.terminal import linear_equation
+
+x, y = sympy.symbols("x y", real=True)
+DEEP_NEST = "".join(f"{f}(" for f in ["sin", "cos", "exp", "tanh"] * 24) + "x" + ")" * 96
+
+
+def large_mode_latex(expr) -> str:
+    printer = MatcalcLatexPrinter()
+    printer._large = True  # as doprint sets it for an expression above LARGE nodes
+    return printer._print(expr)
+
+
+@pytest.mark.parametrize(("expr", "latex"), [
+    (sympy.Mul(x, sympy.Pow(y, -1, evaluate=False), evaluate=False), r"\frac{x}{y}"),
+    (sympy.Mul(-2, x, sympy.Pow(y, -2, evaluate=False), evaluate=False), r"- \frac{2 \cdot x}{y^{2}}"),
+    (sympy.Mul(-1, sympy.sin(x), evaluate=False), r"- \sin{\left(x \right)}"),
+    (sympy.Pow(x + y, -1, evaluate=False), r"\frac{1}{x + y}"),
+    (sympy.Mul(x + y, sympy.cos(x), evaluate=False), r"\left(x + y\right) \cdot \cos{\left(x \right)}"),
+    (sympy.Mul(-1, x + y, evaluate=False), r"- \left(x + y\right)"),
+    (sympy.Mul(-3, x + y, evaluate=False), r"- 3 \cdot \left(x + y\right)"),
+])
+def test_large_mode_reads_products_and_quotients_off_the_factors(expr, latex):
+    assert large_mode_latex(expr) == latex
+
+
+def test_small_expressions_keep_sympys_layout():
+    assert MatcalcLatexPrinter().doprint(-2 * x / y**2) == sympy.latex(-2 * x / y**2)
+
+
+def test_the_one_line_form_is_input_the_parser_reads_back_to_the_same_function():
+    result = derive(DEEP_NEST, "x").result
+    assert is_large(result)
+    text = linear_equation([result], 10**9)  # no folding
+    again = derive(text, "x").expression
+    (xr,) = again.free_symbols
+    for point in (0.1, 0.37, -0.4):
+        assert float(again.subs(xr, point)) == pytest.approx(float(result.subs(x, point)), rel=1e-12)
+
+
+def test_a_large_result_prints_in_folded_lines_within_the_width():
+    runner = CliRunner()
+    out = runner.invoke(app, [DEEP_NEST, "-f", "text", "--timeout", "30"])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert all(len(line) <= 100 for line in lines)
+    result_block = out.stdout[out.stdout.index("Result"):]
+    assert "tanh(" in result_block and "**" in result_block  # one-line form, not 2-D art
+    assert LARGE == 400
+
+
+def test_latex_of_a_large_derivation_is_balanced():
+    d = derive(DEEP_NEST, "x")
+    latex = d.to_latex()
+    assert latex.count("{") == latex.count("}")
+    assert latex.count(r"\left(") == latex.count(r"\right)")
+    assert r"\boxed{" in latex
