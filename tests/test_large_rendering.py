@@ -71,3 +71,31 @@ def test_latex_of_a_large_derivation_is_balanced():
     assert latex.count("{") == latex.count("}")
     assert latex.count(r"\left(") == latex.count(r"\right)")
     assert r"\boxed{" in latex
+
+
+MANY_TERMS = "+".join(f"tanh(x**{k % 5 + 2} - {k})" for k in range(1, 60))
+
+
+def test_a_long_derivation_prints_one_line_per_step_with_its_rule():
+    from matcalc_sym.render.terminal import COMPACT_STEPS, _LinearPrinter
+
+    d = derive(MANY_TERMS, "x")
+    assert len(d.steps) > COMPACT_STEPS
+    text = d.to_text()
+    assert f"{len(d.steps)} steps: one line each" in text
+    lines = text.splitlines()
+    assert all(len(line) <= 100 for line in lines)
+    printer = _LinearPrinter()
+    differentiate = [s for s in d.steps if s.kind == "differentiate"]
+    for step in differentiate:
+        wanted = f"{printer.doprint(step.lhs)} = {printer.doprint(step.rhs)}"
+        line = next(line for line in lines if f" {wanted} " in line)  # each step on a line of its own
+        assert line.rstrip(" │").endswith(step.rule)
+    assert "du3/du2 = 1 - tanh(u2)**2" in text  # the tanh rule, in the input language
+
+
+def test_a_short_derivation_keeps_the_2d_layout():
+    d = derive("sin(x**2)", "x")
+    text = d.to_text()
+    assert "one line each" not in text
+    assert "⎛ 2⎞" in text  # SymPy's stacked parentheses around x²

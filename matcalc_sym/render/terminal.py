@@ -134,6 +134,8 @@ def groups(steps: Iterable) -> Iterator[tuple[str, str | None, list]]:
 
 
 _UNNAMED_RULES = ("intermediate-variable", "substitute", "simplify")
+#: derivations with more steps than this print one line per step
+COMPACT_STEPS = 200
 #: differentiate steps whose reason is the point of the lesson (the paper's vector rules)
 _EXPLAINED_RULES = ("element-wise-diagonal", "scalar-expansion", "matrix-vector-product", "vector-matrix-product")
 
@@ -155,15 +157,22 @@ def renderables(derivation, width: int = 100):
     yield Text(f"chain rule: {derivation.rule}   layout: {derivation.layout}", style="dim")
     for note in derivation.notes:
         yield Text(f"note: {note}", style="yellow")
+    compact = len(derivation.steps) > COMPACT_STEPS
+    if compact:
+        yield Text(f"{len(derivation.steps)} steps: one line each (2-D layout up to {COMPACT_STEPS} steps)",
+                   style="dim")
     for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
-        items = []
-        align = max(lhs_width(step, width) for step in steps)
-        for step in steps:
-            rule = "" if step.rule in _UNNAMED_RULES else step.rule
-            room = max(24, width - 4 - (len(rule) + 2 if rule else 0))  # panel borders, then the rule
-            items.append(_step_text(equation(step, room, align), rule, width - 4))
-            if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
-                items.append(Text("  " + step.explanation, style="italic dim"))
+        if compact:
+            items = [_compact_block(steps, kind, width)]
+        else:
+            items = []
+            align = max(lhs_width(step, width) for step in steps)
+            for step in steps:
+                rule = "" if step.rule in _UNNAMED_RULES else step.rule
+                room = max(24, width - 4 - (len(rule) + 2 if rule else 0))  # panel borders, then the rule
+                items.append(_step_text(equation(step, room, align), rule, width - 4))
+                if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
+                    items.append(Text("  " + step.explanation, style="italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
         yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED, border_style="cyan")
     if derivation.expansion is not None:
@@ -172,6 +181,36 @@ def renderables(derivation, width: int = 100):
                 box=box.DOUBLE, style="bold", border_style="green")
     if derivation.check is not None:
         yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
+
+
+def _compact_block(steps: list, kind: str, width: int):
+    """A block of a long derivation as one Text: a line per step, in the input language.
+
+    Thousands of 2-D equations take seconds to lay out and scroll past
+    unread; one line each (folded when long) keeps every step and its rule,
+    aligned at `=`, at a small fraction of the cost.
+    """
+    from rich.text import Text
+
+    printer = _LinearPrinter()
+    inner = width - 4
+    lefts = [printer.doprint(step.lhs) for step in steps]
+    align = max(len(left) for left in lefts)
+    text = Text(no_wrap=True, overflow="crop")
+    for left, step in zip(lefts, steps):
+        rule = "" if step.rule in _UNNAMED_RULES else step.rule
+        room = max(24, inner - (len(rule) + 2 if rule else 0))
+        parts = [step.formula] if step.formula is not None else []
+        line = " = ".join([left.rjust(align)] + [printer.doprint(part) for part in parts + [step.rhs]])
+        folded = textwrap.wrap(line, room, subsequent_indent=" " * min(align + 3, room // 2),
+                               break_long_words=True, break_on_hyphens=False) or [line]
+        if text:
+            text.append("\n")
+        text.append_text(_step_text("\n".join(folded), rule, inner))
+        if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
+            lines = textwrap.wrap(step.explanation, inner - 2, break_on_hyphens=False)
+            text.append("".join("\n  " + line for line in lines), style="italic dim")
+    return text
 
 
 def _step_text(equation_text: str, rule: str, inner: int):
