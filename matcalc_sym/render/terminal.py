@@ -101,9 +101,9 @@ def equation(step, width: int = 100, lhs_width: int = 0) -> str:
     return form.render(wrap_line=True, num_columns=width, use_unicode=True)
 
 
-def linear_equation(parts: list, width: int) -> str:
+def linear_equation(parts: list, width: int, printer: _LinearPrinter | None = None) -> str:
     """`lhs = formula = rhs` with the large parts in one-line form: a 2-D layout of them cannot be read."""
-    printer = _LinearPrinter()
+    printer = printer or _LinearPrinter()
     text = " = ".join(printer.doprint(part) for part in parts)
     return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
 
@@ -113,11 +113,12 @@ def lhs_width(step, width: int = 100) -> int:
     return _printer(width)._print(step.lhs).width()
 
 
-def pretty(expr: sympy.Basic, width: int = 100) -> str:
+def pretty(expr: sympy.Basic, width: int = 100, linear_printer: _LinearPrinter | None = None) -> str:
+    """2-D, or one line for a large expression (`linear_printer` shares what the steps printed)."""
     if isinstance(expr, sympy.Eq) and is_large(expr.rhs):
-        return linear_equation([expr.lhs, expr.rhs], width)
+        return linear_equation([expr.lhs, expr.rhs], width, linear_printer)
     if is_large(expr):
-        return linear_equation([expr], width)
+        return linear_equation([expr], width, linear_printer)
     return _printer(width).doprint(expr)
 
 
@@ -158,12 +159,13 @@ def renderables(derivation, width: int = 100):
     for note in derivation.notes:
         yield Text(f"note: {note}", style="yellow")
     compact = len(derivation.steps) > COMPACT_STEPS
+    linear_printer = _LinearPrinter()  # one for all blocks and the result: each subexpression printed once
     if compact:
         yield Text(f"{len(derivation.steps)} steps: one line each (2-D layout up to {COMPACT_STEPS} steps)",
                    style="dim")
     for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
         if compact:
-            items = [_compact_block(steps, kind, width)]
+            items = [_compact_block(steps, kind, width, linear_printer)]
         else:
             items = []
             align = max(lhs_width(step, width) for step in steps)
@@ -177,13 +179,13 @@ def renderables(derivation, width: int = 100):
         yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED, border_style="cyan")
     if derivation.expansion is not None:
         yield _expansion_panel(derivation, width)
-    yield Panel(Group(*_result_lines(derivation, width)), title="Result", title_align="left",
+    yield Panel(Group(*_result_lines(derivation, width, linear_printer)), title="Result", title_align="left",
                 box=box.DOUBLE, style="bold", border_style="green")
     if derivation.check is not None:
         yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
 
 
-def _compact_block(steps: list, kind: str, width: int):
+def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter):
     """A block of a long derivation as one Text: a line per step, in the input language.
 
     Thousands of 2-D equations take seconds to lay out and scroll past
@@ -192,7 +194,6 @@ def _compact_block(steps: list, kind: str, width: int):
     """
     from rich.text import Text
 
-    printer = _LinearPrinter()
     inner = width - 4
     lefts = [printer.doprint(step.lhs) for step in steps]
     align = max(len(left) for left in lefts)
@@ -235,15 +236,16 @@ def _step_text(equation_text: str, rule: str, inner: int):
     return text
 
 
-def _result_lines(derivation, width: int):
+def _result_lines(derivation, width: int, linear_printer: _LinearPrinter | None = None):
     from rich.text import Text
 
     from ..steps import Partial
 
     if len(derivation.gradients) > 1:
-        return [Text(pretty(sympy.Eq(Partial(derivation.output, name, True), gradient, evaluate=False), width - 6))
-                for name, gradient in derivation.gradients.items()]
-    return [Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6))]
+        return [Text(pretty(sympy.Eq(Partial(derivation.output, name, True), gradient, evaluate=False), width - 6,
+                            linear_printer)) for name, gradient in derivation.gradients.items()]
+    return [Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6,
+                        linear_printer))]
 
 
 def _expansion_panel(derivation, width: int):
