@@ -11,7 +11,6 @@ import pytest
 import sympy
 
 from matcalc_sym import derive
-
 from tests.examples import ALL
 
 LARGE_SUM = "+".join(f"tanh(sin(x*{k}) - cos(x + {k}))*exp(x/{k})" for k in range(1, 40))
