@@ -22,13 +22,15 @@ def tree_size(expr: sympy.Basic, limit: int) -> int:
     """Nodes of `expr` as a tree, counting stops just past `limit` (so at most linear in `limit`).
 
     `count_ops` and `str` walk the whole tree however large it is; this bound
-    decides first whether a rewrite is worth trying at all.
+    decides first whether a rewrite is worth trying at all. A plain stack over
+    `.args`: the renderers ask this of every expression they print.
     """
     count = 0
-    for _ in sympy.preorder_traversal(expr):
+    stack = [expr]
+    while stack and count <= limit:
+        node = stack.pop()
         count += 1
-        if count > limit:
-            break
+        stack.extend(getattr(node, "args", ()))
     return count
 
 

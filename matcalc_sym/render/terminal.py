@@ -243,9 +243,11 @@ def _result_lines(derivation, width: int, linear_printer: _LinearPrinter | None 
 
     if len(derivation.gradients) > 1:
         return [Text(pretty(sympy.Eq(Partial(derivation.output, name, True), gradient, evaluate=False), width - 6,
-                            linear_printer)) for name, gradient in derivation.gradients.items()]
+                            linear_printer), no_wrap=True, overflow="fold")
+                for name, gradient in derivation.gradients.items()]
+    # already folded to the width (2-D by SymPy, one-line forms by us): rich need not wrap it again
     return [Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6,
-                        linear_printer))]
+                        linear_printer), no_wrap=True, overflow="fold")]
 
 
 def _expansion_panel(derivation, width: int):
