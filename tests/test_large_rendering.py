@@ -99,3 +99,14 @@ def test_a_short_derivation_keeps_the_2d_layout():
     text = d.to_text()
     assert "one line each" not in text
     assert "⎛ 2⎞" in text  # SymPy's stacked parentheses around x²
+
+
+def test_the_one_line_form_writes_matrix_products_with_at_as_the_input_does():
+    from matcalc_sym.render.terminal import _LinearPrinter
+
+    W, A = sympy.MatrixSymbol("W", 3, 3), sympy.MatrixSymbol("A", 3, 3)
+    v = sympy.MatrixSymbol("v", 3, 1)
+    printer = _LinearPrinter()
+    assert printer.doprint(W * v) == "W @ v"
+    assert printer.doprint(-3 * W.T * (A + W) * v) == "-3*W.T @ (A + W) @ v"
+    assert printer.doprint(-W * v) == "-W @ v"

@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Iterable, Iterator
 
 import sympy
+from sympy.printing.precedence import precedence
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
@@ -77,6 +78,21 @@ class _LinearPrinter(StrPrinter):
 
     def _print_Min(self, expr):
         return f"min({self.stringify(expr.args, ', ')})"
+
+    def _print_MatMul(self, expr):
+        """Matrix products with `@`, as the input is written (`*` stays element-wise or scalar)."""
+        args = list(expr.args)
+        sign = ""
+        if args[0].is_Number and args[0] < 0:
+            sign, args[0] = "-", -args[0]
+            if args[0] == 1:
+                args.pop(0)
+        level = precedence(expr)
+        text = self.parenthesize(args[0], level)
+        for before, arg in zip(args, args[1:]):
+            joiner = " @ " if before.is_Matrix and arg.is_Matrix else "*"
+            text += joiner + self.parenthesize(arg, level)
+        return sign + text
 
 
 def _printer(width: int) -> PrettyPrinter:
