@@ -201,33 +201,60 @@ def renderables(derivation, width: int = 100):
         yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
 
 
-def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter):
-    """A block of a long derivation as one Text: a line per step, in the input language.
+class LaidOutLines:
+    """Lines already laid out to the width, as rich segments: rich only frames them.
+
+    A rich `Text` of thousands of lines is split, measured and cropped line by
+    line, most of the time of printing a long derivation; these lines were
+    folded to the width when they were made, so each becomes its segments
+    directly. `lines` holds (text, style) runs per line.
+    """
+
+    def __init__(self, lines: list[list[tuple[str, str | None]]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console, options):
+        from rich.segment import Segment
+        from rich.style import Style
+
+        styles = {None: None}
+        for runs in self.lines:
+            for text, style in runs:
+                if style not in styles:
+                    styles[style] = Style.parse(style)
+                yield Segment(text, styles[style])
+            yield Segment.line()
+
+
+def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) -> LaidOutLines:
+    """A block of a long derivation, a line per step in the input language.
 
     Thousands of 2-D equations take seconds to lay out and scroll past
     unread; one line each (folded when long) keeps every step and its rule,
     aligned at `=`, at a small fraction of the cost.
     """
-    from rich.text import Text
+    from rich.cells import cell_len
 
     inner = width - 4
     lefts = [printer.doprint(step.lhs) for step in steps]
     align = max(len(left) for left in lefts)
-    text = Text(no_wrap=True, overflow="crop")
+    lines: list[list[tuple[str, str | None]]] = []
     for left, step in zip(lefts, steps):
         rule = "" if step.rule in _UNNAMED_RULES else step.rule
         room = max(24, inner - (len(rule) + 2 if rule else 0))
         parts = [step.formula] if step.formula is not None else []
         line = " = ".join([left.rjust(align)] + [printer.doprint(part) for part in parts + [step.rhs]])
-        folded = textwrap.wrap(line, room, subsequent_indent=" " * min(align + 3, room // 2),
-                               break_long_words=True, break_on_hyphens=False) or [line]
-        if text:
-            text.append("\n")
-        text.append_text(_step_text("\n".join(folded), rule, inner))
+        folded = [line] if len(line) <= room else textwrap.wrap(
+            line, room, subsequent_indent=" " * min(align + 3, room // 2), break_long_words=True,
+            break_on_hyphens=False)
+        first, *rest = folded
+        lines.append([(first + " " * max(2, inner - len(rule) - cell_len(first)), None), (rule, "dim")]
+                     if rule else [(first, None)])
+        lines.extend([(more, None)] for more in rest)
         if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
-            lines = textwrap.wrap(step.explanation, inner - 2, break_on_hyphens=False)
-            text.append("".join("\n  " + line for line in lines), style="italic dim")
-    return text
+            lines.extend([("  " + wrapped, "italic dim")]
+                         for wrapped in textwrap.wrap(step.explanation, inner - 2, break_on_hyphens=False))
+    return LaidOutLines(lines)
 
 
 def _step_text(equation_text: str, rule: str, inner: int):
