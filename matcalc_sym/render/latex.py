@@ -20,7 +20,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .printable import is_large
+from .printable import PrintsEachOnce, is_large
 from .terminal import COMPACT_STEPS, TITLES, groups
 
 #: a document that compiles with Debian's texlive-latex-base alone
@@ -37,7 +37,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-class MatcalcLatexPrinter(LatexPrinter):
+class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     """LaTeX in the paper's notation; `array_ndim` maps a name to 1 (vector) or 2 (matrix)."""
 
     printmethod = "_latex"
@@ -45,7 +45,6 @@ class MatcalcLatexPrinter(LatexPrinter):
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
-        self._printed: dict[tuple[sympy.Basic, bool], str] = {}
         self._large = False
 
     def doprint(self, expr) -> str:
@@ -60,21 +59,8 @@ class MatcalcLatexPrinter(LatexPrinter):
             self._large = False
             self._settings["order"] = order
 
-    def _print(self, expr, **kwargs) -> str:
-        """Each distinct subexpression printed once per printer.
-
-        A derivation repeats its subexpressions: every step of a large one
-        shares terms with the others, and a substituted derivative repeats the
-        definitions it substitutes. Remembered, printing is about linear in the
-        distinct subexpressions plus the length of the text.
-        """
-        if kwargs or not isinstance(expr, sympy.Basic):  # keyword calls print in context (a power's exponent)
-            return super()._print(expr, **kwargs)
-        key = (expr, self._large)  # large mode prints differently
-        printed = self._printed.get(key)
-        if printed is None:
-            printed = self._printed[key] = super()._print(expr)
-        return printed
+    def _memo_key(self, expr):
+        return expr, self._large  # large mode prints differently
 
     def _print_Mul(self, expr) -> str:
         """Products and quotients of a large expression read off its factors, asking SymPy nothing.

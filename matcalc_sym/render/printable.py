@@ -23,3 +23,31 @@ LARGE = UNTOUCHED
 
 def is_large(expr) -> bool:
     return isinstance(expr, sympy.Basic) and tree_size(expr, LARGE) > LARGE
+
+
+class PrintsEachOnce:
+    """Printer mixin: each distinct subexpression printed once per printer.
+
+    A derivation repeats its subexpressions: the steps of a large one share
+    terms, and a substituted derivative repeats the definitions it substitutes.
+    Remembered, printing is about linear in the distinct subexpressions plus
+    the length of the text. Calls with keywords print in a context (a power's
+    exponent) and are not remembered; `_memo_key` adds any printer state the
+    text depends on.
+    """
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self._printed: dict = {}
+
+    def _memo_key(self, expr):
+        return expr
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sympy.Basic):
+            return super()._print(expr, **kwargs)
+        key = self._memo_key(expr)
+        printed = self._printed.get(key)
+        if printed is None:
+            printed = self._printed[key] = super()._print(expr)
+        return printed

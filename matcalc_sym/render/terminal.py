@@ -18,7 +18,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from .printable import is_large
+from .printable import PrintsEachOnce, is_large
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -54,24 +54,11 @@ class _Printer(PrettyPrinter):
         return self._print_MatPow(expr)
 
 
-class _LinearPrinter(StrPrinter):
-    """One line in the input language, for expressions too large for a 2-D layout.
-
-    Each distinct subexpression is printed once (a large derivative repeats
-    the definitions it substitutes), so the cost is about the length of the text.
-    """
+class _LinearPrinter(PrintsEachOnce, StrPrinter):
+    """One line in the input language, for expressions too large for a 2-D layout."""
 
     def __init__(self) -> None:
         super().__init__({"order": "none"})
-        self._printed: dict[sympy.Basic, str] = {}
-
-    def _print(self, expr, **kwargs) -> str:
-        if kwargs or not isinstance(expr, sympy.Basic):
-            return super()._print(expr, **kwargs)
-        printed = self._printed.get(expr)
-        if printed is None:
-            printed = self._printed[expr] = super()._print(expr)
-        return printed
 
     def _print_Max(self, expr):
         return f"max({self.stringify(expr.args, ', ')})"
