@@ -110,3 +110,13 @@ def test_the_one_line_form_writes_matrix_products_with_at_as_the_input_does():
     assert printer.doprint(W * v) == "W @ v"
     assert printer.doprint(-3 * W.T * (A + W) * v) == "-3*W.T @ (A + W) @ v"
     assert printer.doprint(-W * v) == "-W @ v"
+
+
+def test_the_one_line_form_writes_a_difference_as_a_difference():
+    from matcalc_sym.render.terminal import _LinearPrinter
+
+    a, b = sympy.symbols("a b")
+    printer = _LinearPrinter()
+    assert printer.doprint(sympy.Add(a, sympy.Mul(-1, 1, evaluate=False), evaluate=False)) == "a - 1"
+    assert printer.doprint(sympy.Add(a, sympy.Mul(-1, b + 1, evaluate=False), evaluate=False)) == "a - (1 + b)"  # order "none": as built
+    assert "u2 = u1 - 1 " in derive(MANY_TERMS, "x").to_text()

@@ -66,6 +66,12 @@ class _LinearPrinter(PrintsEachOnce, StrPrinter):
     def _print_Min(self, expr):
         return f"min({self.stringify(expr.args, ', ')})"
 
+    def _print_Mul(self, expr):
+        """An unevaluated −1·a (how a difference is built) is −a, not −1*a."""
+        if len(expr.args) == 2 and expr.args[0] is sympy.S.NegativeOne:
+            return "-" + self.parenthesize(expr.args[1], precedence(expr))
+        return super()._print_Mul(expr)
+
     def _print_MatMul(self, expr):
         """Matrix products with `@`, as the input is written (`*` stays element-wise or scalar)."""
         args = list(expr.args)
