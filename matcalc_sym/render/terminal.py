@@ -179,10 +179,9 @@ def renderables(derivation, width: int = 100):
             items = []
             align = max(lhs_width(step, width) for step in steps)
             for step in steps:
-                rule = "" if step.rule in _UNNAMED_RULES else step.rule
-                room = max(24, width - 4 - (len(rule) + 2 if rule else 0))  # panel borders, then the rule
+                rule, room = _rule_and_room(step, width - 4)
                 items.append(_step_text(equation(step, room, align), rule, width - 4))
-                if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
+                if _explained(step, kind):
                     items.append(Text("  " + step.explanation, style="italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
         yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED, border_style="cyan")
@@ -192,6 +191,24 @@ def renderables(derivation, width: int = 100):
                 box=box.DOUBLE, style="bold", border_style="green")
     if derivation.check is not None:
         yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
+
+
+def _rule_and_room(step, inner: int) -> tuple[str, int]:
+    """The rule shown at the right edge of a step (none for the unnamed ones), and the width left for it."""
+    rule = "" if step.rule in _UNNAMED_RULES else step.rule
+    return rule, max(24, inner - (len(rule) + 2 if rule else 0))
+
+
+def _up_to_rule(line: str, rule: str, inner: int) -> str:
+    """`line` padded so that `rule` after it ends at the right edge."""
+    from rich.cells import cell_len
+
+    return line + " " * max(2, inner - len(rule) - cell_len(line))
+
+
+def _explained(step, kind: str) -> bool:
+    """Whether a step's reason is printed under it: chain-rule steps and the paper's vector rules."""
+    return bool(step.explanation) and (kind == "combine" or step.rule in _EXPLAINED_RULES)
 
 
 class LaidOutLines:
@@ -226,25 +243,22 @@ def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) 
     unread; one line each (folded when long) keeps every step and its rule,
     aligned at `=`, at a small fraction of the cost.
     """
-    from rich.cells import cell_len
 
     inner = width - 4
     lefts = [printer.doprint(step.lhs) for step in steps]
     align = max(len(left) for left in lefts)
     lines: list[list[tuple[str, str | None]]] = []
     for left, step in zip(lefts, steps):
-        rule = "" if step.rule in _UNNAMED_RULES else step.rule
-        room = max(24, inner - (len(rule) + 2 if rule else 0))
+        rule, room = _rule_and_room(step, inner)
         parts = [step.formula] if step.formula is not None else []
         line = " = ".join([left.rjust(align)] + [printer.doprint(part) for part in parts + [step.rhs]])
         folded = [line] if len(line) <= room else textwrap.wrap(
             line, room, subsequent_indent=" " * min(align + 3, room // 2), break_long_words=True,
             break_on_hyphens=False)
         first, *rest = folded
-        lines.append([(first + " " * max(2, inner - len(rule) - cell_len(first)), None), (rule, "dim")]
-                     if rule else [(first, None)])
+        lines.append([(_up_to_rule(first, rule, inner), None), (rule, "dim")] if rule else [(first, None)])
         lines.extend([(more, None)] for more in rest)
-        if step.explanation and (kind == "combine" or step.rule in _EXPLAINED_RULES):
+        if _explained(step, kind):
             lines.extend([("  " + wrapped, "italic dim")]
                          for wrapped in textwrap.wrap(step.explanation, inner - 2, break_on_hyphens=False))
     return LaidOutLines(lines)
@@ -257,7 +271,6 @@ def _step_text(equation_text: str, rule: str, inner: int):
     table out cell by cell, which was half the time of printing a derivation
     with thousands of steps.
     """
-    from rich.cells import cell_len
     from rich.text import Text
 
     text = Text(no_wrap=True, overflow="crop")
@@ -265,7 +278,7 @@ def _step_text(equation_text: str, rule: str, inner: int):
         if number:
             text.append("\n")
         if number == 0 and rule:
-            text.append(line + " " * max(2, inner - len(rule) - cell_len(line)))
+            text.append(_up_to_rule(line, rule, inner))
             text.append(rule, style="dim")
         else:
             text.append(line)
