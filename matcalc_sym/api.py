@@ -118,7 +118,24 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
         symbols=dict(graph.variables),
         notes=tuple(notes),
         dataflow=dataflow_of(graph),
+        **_oracle_fields(program),
     )
+
+
+def _oracle_fields(program) -> dict:
+    """What the independent reference evaluator needs besides the text: the declared NumPy
+    shapes and a rules file's function definitions (data, never the translation)."""
+    shipped = default_table()
+    table = program.table
+    functions, aliases = {}, {}
+    if table is not None and table is not shipped:
+        for name, spec in table.functions.items():
+            definition = spec.written_definition or spec.definition
+            if name not in shipped.functions and definition:
+                functions[name] = definition
+        aliases = {alias: name for alias, name in table.aliases.items() if alias not in shipped.aliases}
+    return {"declared_shapes": {name: tuple(str(d) for d in shape) for name, shape in program.declared.items()},
+            "user_functions": functions, "user_aliases": aliases}
 
 
 def _use_reverse(graph: IntermediateGraph, names: list[str], mode: str) -> bool:
@@ -168,7 +185,7 @@ def _derive_reverse(expression, program, graph, names, notes, steps, layout, sim
         steps=steps, result=result, rule="backprop", layout=used,
         shapes={name: show_math(node.shape) for name, node in program.variables.items() if node.shape},
         symbols=symbols, notes=tuple(notes), gradients=gradients, definitions=definitions,
-        dataflow=dataflow_of(graph),
+        dataflow=dataflow_of(graph), **_oracle_fields(program),
     )
 
 

@@ -87,48 +87,61 @@ def verify(derivation, *, points: int = POINTS, seed: int = 0) -> CheckReport:
 
 
 class _ResultCheck:
-    """Finite differences (and sympy.diff for scalar problems) against `derivation.result`."""
+    """Finite differences of the *text* (and sympy.diff for scalar problems) against `derivation.result`.
+
+    The function differentiated numerically is `reference.Reference`: the
+    user's text computed by NumPy as NumPy reads it, never the package's own
+    translation, so a translation that changes the meaning of the input
+    fails here instead of being checked against itself.
+    """
 
     def __init__(self, derivation, rng) -> None:
         from .adjoint import AdjointMatrix, AdjointScalar
+        from .reference import reference_of
 
         self.d = derivation
         self.rng = rng
-        self.upstream = {n: s for n, s in derivation.symbols.items() if isinstance(s, (AdjointMatrix, AdjointScalar))}
-        self.inputs = {n: s for n, s in derivation.symbols.items()
-                       if n not in derivation.definitions and n not in self.upstream}
+        self.reference = reference_of(derivation)
+        self.inputs = self.reference.variables()
+        self.upstream = next((n for n, s in derivation.symbols.items()
+                              if isinstance(s, (AdjointMatrix, AdjointScalar))), None)
+        self.wrt_shapes = {n: self.inputs.get(n, tuple(derivation.declared_shapes.get(n, ())))
+                           for n in derivation.wrt}
         self.dims = self._sizes()
         self.noise = 0.0
         self.backprop = derivation.rule == "backprop"
-        self.scalar = not self.backprop and all(isinstance(s, sympy.Symbol) for s in self.inputs.values())
-        entries = sum(_size(self.inputs[n], self.dims) for n in derivation.wrt if n in self.inputs)
+        self.scalar = not self.backprop and not any(self.inputs.values()) and not any(self.wrt_shapes.values())
+        self.precise = self.scalar
+        entries = sum(_entries(self.wrt_shapes[n], self.dims) for n in derivation.wrt)
         self.directional = entries > ENTRYWISE_LIMIT
 
-    def _sizes(self) -> dict:
-        dims = {}
-        for symbol in [*self.inputs.values(), *self.upstream.values()]:
-            for dim in getattr(symbol, "shape", ()):
-                for free in dim.free_symbols:
-                    dims.setdefault(free, int(self.rng.integers(2, 4)))
+    def _sizes(self) -> dict[str, int]:
+        dims: dict[str, int] = {}
+        for shape in [*self.inputs.values(), *self.wrt_shapes.values()]:
+            for dim in shape:
+                if not dim.isdigit():
+                    dims.setdefault(dim, int(self.rng.integers(2, 4)))
         return dims
 
-    def _sample(self, symbol):
-        if not isinstance(symbol, sympy.MatrixExpr):
+    def _sample(self, shape: tuple[str, ...]):
+        if not shape:
             return float(_draw(self.rng))
-        rows, cols = (int(d.xreplace(self.dims)) for d in symbol.shape)
-        return _draw(self.rng, (rows, cols))
+        return _draw(self.rng, tuple(int(d) if d.isdigit() else self.dims[d] for d in shape))
 
     def run(self, points: int):
         compared = ("sympy.diff", "finite differences") if self.scalar else ("finite differences",)
         if self.directional:
             compared = ("directional finite differences",)
         if self.scalar:
-            self.reference = self._sympy_reference()
+            self.sympy_reference = self._sympy_reference()
         count, worst = 0, 0.0
         for _ in range(points * 20):
-            values = {n: self._sample(s) for n, s in {**self.inputs, **self.upstream}.items()}
-            for name in self.d.wrt:
-                values.setdefault(name, float(_draw(self.rng)))
+            values = {n: self._sample(shape) for n, shape in {**self.inputs, **self.wrt_shapes}.items()}
+            if self.upstream is not None:
+                shape = self._output_shape(values)
+                if shape is None:
+                    continue
+                values[self.upstream] = _draw(self.rng, shape) if shape else float(_draw(self.rng))
             outcome = self._at(values)
             if outcome is None:
                 continue
@@ -142,6 +155,16 @@ class _ResultCheck:
         if count == 0:
             return compared, 0, math.nan, "no point found where the expression is defined and smooth"
         return compared, count, worst, None
+
+    def _output_shape(self, values):
+        import numpy as np
+
+        from .reference import Undefined
+
+        try:
+            return np.shape(self.reference(values))
+        except Undefined:
+            return None
 
     def _at(self, values):
         """Errors at one point and a failure message; None when the point is unusable."""
@@ -182,8 +205,12 @@ class _ResultCheck:
 
         value = self.d.evaluate(values)
         if isinstance(value, dict):
-            return [np.atleast_2d(np.asarray(value[n], dtype=float)) for n in self.d.wrt]
-        return [np.atleast_2d(np.asarray(value, dtype=float))]
+            arrays = [np.atleast_2d(np.asarray(value[n], dtype=complex)) for n in self.d.wrt]
+        else:
+            arrays = [np.atleast_2d(np.asarray(value, dtype=complex))]
+        if any(np.any(np.abs(a.imag) > 1e-12) for a in arrays):
+            return None  # not real here (SymPy's principal branch where NumPy's is real)
+        return [a.real for a in arrays]
 
     def _precise_enough(self, expected) -> bool:
         """False where rounding alone could move a difference quotient by 0.1% (huge values)."""
@@ -196,40 +223,29 @@ class _ResultCheck:
         return self.noise / scale
 
     def _output(self, values):
-        """The output at `values` as a flat array (the loss J in backprop); None unless finite and real.
+        """The output at `values`, flat (the loss J = Σ upstream ⊙ output in backprop); None unless finite and real.
 
-        Scalar problems are evaluated with 30 digits, so the difference
+        Scalar problems are computed with 30 digits, so the difference
         quotients of x + e^20 lose nothing to rounding; arrays use NumPy.
         """
         import numpy as np
 
-        from .numeric import evaluate_expression
+        from .reference import ReferenceError, Undefined
 
-        if self.scalar:
-            return self._precise_output(values)
-        with np.errstate(all="ignore"):
-            out = np.asarray(evaluate_expression(self.d.expression, values, self.inputs), dtype=complex)
-        if not np.all(np.isfinite(out)) or np.any(np.abs(out.imag) > 1e-12):
+        try:
+            out = self.reference(values, precise=self.precise)
+        except Undefined:
             return None
-        out = out.real
-        if self.upstream:
-            (name,) = self.upstream
-            out = np.sum(np.asarray(values[name], dtype=float).reshape(out.shape) * out)
+        except ReferenceError:
+            if not self.precise:
+                raise
+            self.precise = False  # a function NumPy has but the 30-digit arithmetic lacks
+            return self._output(values)
+        out = np.asarray(out, dtype=object if self.precise else float)
+        if self.upstream is not None:
+            upstream = np.asarray(values[self.upstream], dtype=float).reshape(out.shape)
+            out = np.sum(upstream * out)
         return np.atleast_1d(np.ravel(out))
-
-    def _precise_output(self, values):
-        import numpy as np
-
-        point = {s: sympy.Float(float(values[n]), PRECISION) for n, s in self.inputs.items()}
-        expression = self.d.expression
-        outputs = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
-        results = []
-        for output in outputs:
-            real, imag = output.xreplace(point).evalf(PRECISION).as_real_imag()
-            if not (real.is_Number and imag.is_Number) or not real.is_finite or abs(imag) > 1e-20:
-                return None
-            results.append(real)
-        return np.array(results, dtype=object)
 
     def _finite_differences(self, values) -> list | None:
         """One 2-D array per result: the Jacobian or gradient as the result lays it out."""
@@ -244,13 +260,17 @@ class _ResultCheck:
         if not self.backprop:
             full = np.hstack(blocks)
             return [full.T if self.d.layout == "denominator" else full]
-        gradients = []
-        for name, block in zip(self.d.wrt, blocks):
-            symbol = self.inputs.get(name)
-            shape = np.shape(values[name]) if isinstance(symbol, sympy.MatrixExpr) else (1, 1)
-            gradient = block.reshape(shape)
-            gradients.append(gradient.T if self.d.layout == "numerator" and shape != (1, 1) else gradient)
-        return gradients
+        return [self._as_laid_out(block.reshape(np.shape(values[name])), name)
+                for name, block in zip(self.d.wrt, blocks)]
+
+    def _as_laid_out(self, gradient, name):
+        """A gradient shaped like its variable, as the result writes it: a vector is a column (n×1),
+        and numerator layout transposes every array."""
+        import numpy as np
+
+        shape = np.shape(gradient)
+        matrix = np.reshape(gradient, (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else shape)
+        return matrix.T if self.d.layout == "numerator" and shape else matrix
 
     def _jacobian(self, values, name):
         """d output / d name by central differences, rows = outputs, columns = entries of name."""
@@ -260,9 +280,9 @@ class _ResultCheck:
             base = self._output(values)
             if base is None:
                 return None
-            if name not in self.inputs:
-                return np.zeros((base.size, 1))
             start = np.asarray(values[name], dtype=float)
+            if name not in self.inputs:
+                return np.zeros((base.size, start.size))
             columns = []
             for index in range(start.size):
                 direction = np.zeros(start.shape)
@@ -299,7 +319,7 @@ class _ResultCheck:
                 return None
             results.append(out)
         magnitude = max(float(np.max(np.abs(r.astype(float)))) if r.size else 0.0 for r in results)
-        rounding = 1e-28 if self.scalar else 2.3e-16
+        rounding = 1e-28 if self.precise else 2.3e-16
         self.noise = max(self.noise, 10 * rounding * magnitude / h)
         return ((results[0] - results[1]) / (2 * h)).astype(float)
 
@@ -317,7 +337,7 @@ class _ResultCheck:
         if expected is None or not self._precise_enough([expected]):
             return None
         got = self._got(values)
-        if any(not np.all(np.isfinite(g)) for g in got):
+        if got is None or any(not np.all(np.isfinite(g)) for g in got):
             return None
         predicted, failure = self._apply(got, direction, base.size, values)
         if failure is not None:
@@ -335,7 +355,8 @@ class _ResultCheck:
 
         if not self.backprop:
             jacobian = got[0].T if self.d.layout == "denominator" else got[0]
-            vector = np.concatenate([np.ravel(direction.get(n, np.zeros(1))) for n in self.d.wrt])
+            vector = np.concatenate([np.ravel(direction[n]) if n in direction else np.zeros(np.size(values[n]))
+                                     for n in self.d.wrt])
             if jacobian.shape != (outputs, vector.size):
                 return None, f"the result has shape {jacobian.shape}, expected {(outputs, vector.size)}"
             return jacobian @ vector, None
@@ -343,12 +364,10 @@ class _ResultCheck:
         for name, gradient in zip(self.d.wrt, got):
             if name not in direction:
                 continue
-            shape = np.shape(values[name]) or (1, 1)
-            if self.d.layout == "numerator" and shape != (1, 1):
-                gradient = gradient.T
-            if gradient.shape != shape:
-                return None, f"the gradient by {name} has shape {gradient.shape}, expected {shape}"
-            total = total + np.sum(gradient * direction[name].reshape(shape))
+            laid_out = self._as_laid_out(direction[name], name)
+            if gradient.shape != laid_out.shape:
+                return None, f"the gradient by {name} has shape {gradient.shape}, expected {laid_out.shape}"
+            total = total + np.sum(gradient * laid_out)
         return total, None
 
     # -- sympy.diff, scalar problems only --
@@ -356,25 +375,22 @@ class _ResultCheck:
     def _sympy_reference(self):
         expression = expand_user_functions(self.d.expression)
         outputs = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
-        symbols = {n: self.inputs.get(n, sympy.Symbol(n, real=True)) for n in self.d.wrt}
+        symbols = {n: self.d.symbols.get(n, sympy.Symbol(n, real=True)) for n in self.d.wrt}
         return sympy.Matrix([[sympy.diff(f, symbols[n]) for n in self.d.wrt] for f in outputs])
 
     def _evaluate_reference(self, values):
         import numpy as np
 
-        point = {s: sympy.Float(values[n]) for n, s in self.inputs.items()}
-        entries = [real_value(entry, point) for entry in self.reference]
+        point = {s: sympy.Float(values[n]) for n, s in self.d.symbols.items() if n in values}
+        entries = [real_value(entry, point) for entry in self.sympy_reference]
         if any(e is None for e in entries):
             return None
-        matrix = np.array(entries, dtype=float).reshape(self.reference.shape)
+        matrix = np.array(entries, dtype=float).reshape(self.sympy_reference.shape)
         return [matrix.T if self.d.layout == "denominator" else matrix]
 
 
-def _size(symbol, dims) -> int:
-    if not isinstance(symbol, sympy.MatrixExpr):
-        return 1
-    rows, cols = (int(d.xreplace(dims)) for d in symbol.shape)
-    return rows * cols
+def _entries(shape: tuple[str, ...], dims: dict[str, int]) -> int:
+    return math.prod(int(d) if d.isdigit() else dims[d] for d in shape)
 
 
 def _show(value) -> str:

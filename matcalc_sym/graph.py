@@ -124,7 +124,7 @@ def is_large(order: list[Node]) -> bool:
 def _definition(node: Node, args: list[sympy.Basic], table: RuleTable, evaluate: bool = False) -> sympy.Basic:
     if node.op == "identity":
         return args[0]
-    return build(node.op, args, table, evaluate=evaluate, shape=node.shape)
+    return build(node.op, args, table, evaluate=evaluate, shape=node.shape, arg_shapes=[a.shape for a in node.args])
 
 
 def make_symbol(name: str, shape: tuple) -> sympy.Basic:

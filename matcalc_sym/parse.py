@@ -56,6 +56,8 @@ class Program:
     names: dict[Node, str] = field(default_factory=dict)
     variables: dict[str, Node] = field(default_factory=dict)
     table: RuleTable | None = None
+    #: every shape the user declared, used or not (NumPy shapes)
+    declared: dict[str, Shape] = field(default_factory=dict)
 
 
 def parse(
@@ -201,7 +203,8 @@ class _Translator:
             output, output_name = self._statement(statement)
         if output.op in COMPARISONS:
             raise self.error("a comparison is only allowed as the condition of where(...)", statement)
-        return Program(self.text, output, output_name, dict(self.names), dict(self.variables), self.table)
+        return Program(self.text, output, output_name, dict(self.names), dict(self.variables), self.table,
+                       dict(self.declared))
 
     def _statement(self, statement: ast.stmt) -> tuple[Node, str | None]:
         if isinstance(statement, ast.Expr):
@@ -413,8 +416,8 @@ class _Translator:
         shape = shapes.result_shape(op, [a.shape for a in args], self.table)
         if any(v.free_symbols or isinstance(v, sympy.MatrixExpr) for v in values):
             # dimensions (positive integers) or constant arrays: nothing SymPy could choke on
-            return self.builder.make("const", value=build(op, values, self.table, shape=shape),
-                                     shape=shape, column=column)
+            value = build(op, values, self.table, shape=shape, arg_shapes=[a.shape for a in args])
+            return self.builder.make("const", value=value, shape=shape, column=column)
         lazy = build(op, values, self.table, evaluate=False)
         approx = limits.approximate(lazy)
         if approx is None:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import sympy
 
-from .arrays import Diag, Elementwise, Ones, ReduceSum, element_of, is_array
+from .arrays import Diag, Elementwise, element_of, is_array
+from .broadcasting import broadcast_to, unbroadcast
 from .errors import DeriveError
 from .expr import Node
 from .local import local_derivatives
 from .matfuncs import DiagPart, Norm
 from .ruletable import SLOTS, JacobianRule, RuleTable
-from .symbolic import broadcast_to
 
 
 @dataclass(frozen=True)
@@ -47,33 +47,11 @@ class _Context:
         return self.symbol_of[self.node.args[index]]
 
 
-def unbroadcast(grad, operand) -> tuple[sympy.Basic, str]:
-    """Sum `grad` over the axes NumPy broadcast `operand` along; also say which."""
-    if not is_array(operand):
-        return (ReduceSum(grad) if is_array(grad) else grad), ("all elements" if is_array(grad) else "")
-    if not is_array(grad) or tuple(grad.shape) == tuple(operand.shape):
-        return grad, ""
-    rows, cols = grad.shape
-    shape = tuple(operand.shape)
-    if shape[1] == 1 and shape[0] == cols and rows != cols:  # 1-D across the rows: Σ over rows
-        return sympy.MatMul(sympy.Transpose(grad), Ones(rows, 1)), "the rows"
-    if shape == (rows, 1):
-        return sympy.MatMul(grad, Ones(cols, 1)), "the columns"
-    if shape == (1, 1):  # a 1×1 array broadcast everywhere: the sum of every entry, still 1×1
-        return sympy.MatMul(Ones(1, rows), grad, Ones(cols, 1)), "every entry"
-    if shape == (1, cols):
-        return sympy.MatMul(Ones(1, rows), grad), "the rows"
-    if shape[1] == 1 and shape[0] == cols:
-        return sympy.MatMul(sympy.Transpose(grad), Ones(rows, 1)), "the rows"
-    raise DeriveError(f"cannot sum a gradient of shape {grad.shape} back to {shape}")
-
-
 def _elementwise(context: _Context):
     node, operand = context.node, context.operand
     out = context.symbol_of[node]
     if is_array(out):
-        rows, cols = out.shape
-        elements = {a: element_of(broadcast_to(context.symbol_of[a], rows, cols))
+        elements = {a: element_of(broadcast_to(context.symbol_of[a], a.shape, node.shape))
                     if is_array(context.symbol_of[a]) else context.symbol_of[a] for a in node.args}
     else:
         elements = {a: context.symbol_of[a] for a in node.args}
@@ -83,7 +61,7 @@ def _elementwise(context: _Context):
         full = Elementwise(element_of(context.grad) * local.value, *out.shape)
     else:
         full = context.grad * local.value
-    value, axes = unbroadcast(full, context.symbol_of[operand])
+    value, axes = unbroadcast(full, operand.shape, node.shape)
     return value, local.rule.id, axes
 
 

@@ -40,6 +40,8 @@ class FunctionSpec:
     signatures: tuple[str, ...] = ()
     #: a function defined in a user's rules file (see userfunctions.py), built instead of `sympy_name`
     function: Any = None
+    #: that function's definition as written in the file (for the independent reference evaluator)
+    written_definition: str | None = None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,12 @@ class Derivation:
     dataflow: Any = None
     #: the self-check (check=True), when requested: a `check.CheckReport`
     check: Any = None
+    #: every declared shape as NumPy spells it (("n",) a 1-D vector, ("n", "1") a column), for the
+    #: independent reference evaluator (matcalc_sym.reference)
+    declared_shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a rules file's functions (name → definition in u, v, w) and aliases, for the same evaluator
+    user_functions: Mapping[str, str] = field(default_factory=dict)
+    user_aliases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def kinds(self) -> list[str]:

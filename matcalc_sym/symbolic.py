@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 
 import sympy
 
-from .arrays import Diag, Elementwise, Ones, ReduceSum, element_of, is_array
+from .arrays import Diag, Elementwise, ReduceSum, element_of, is_array
+from .broadcasting import broadcast_to
 from .errors import DeriveError
 from .functions import resolve
 from .matfuncs import DiagPart, LogDet, Norm, Norm1
@@ -16,11 +17,6 @@ ARRAY_OPS = frozenset({"matmul", "transpose", "sum", "mean", "trace", "det", "lo
                        "diag", "outer"})
 
 
-def _diag(arg):
-    """diag(v) builds a diagonal matrix; diag(A) reads a square matrix's diagonal (NumPy's np.diag)."""
-    return Diag(arg) if arg.shape[1] == 1 else DiagPart(arg)
-
-
 MATRIX_FUNCTIONS = {
     "trace": sympy.Trace,
     "det": sympy.Determinant,
@@ -28,7 +24,6 @@ MATRIX_FUNCTIONS = {
     "inv": sympy.Inverse,
     "norm": Norm,
     "norm1": Norm1,
-    "diag": _diag,
     "outer": lambda u, v: sympy.MatMul(u, sympy.Transpose(v)),
 }
 
@@ -80,14 +75,20 @@ OPERATOR_BUILDERS: dict[str, Callable] = {
 
 
 def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bool = True,
-          shape: tuple = ()) -> sympy.Expr:
+          shape: tuple = (), arg_shapes: Sequence[tuple] | None = None) -> sympy.Expr:
     """The SymPy expression of `op` applied to `args`; `shape` is the result's (NumPy) shape.
 
+    `arg_shapes` are the operands' NumPy shapes, which array operands need:
+    a 1-D vector and an n×1 column are stored alike but broadcast differently.
     `evaluate=False` keeps the shape the user wrote (x·x stays x·x), which is
     what an `introduce` step must show.
     """
     if shape or op in ARRAY_OPS or any(is_array(a) for a in args):
-        return build_array(op, args, table, shape, evaluate=evaluate)
+        if arg_shapes is None:
+            if any(is_array(a) for a in args):
+                raise DeriveError(f"internal: '{op}' of arrays needs the operands' NumPy shapes")
+            arg_shapes = [()] * len(args)
+        return build_array(op, args, table, shape, tuple(tuple(s) for s in arg_shapes), evaluate=evaluate)
     if op in OPERATOR_BUILDERS:
         return OPERATOR_BUILDERS[op](*args, evaluate=evaluate)
     if op in COMPARISONS:
@@ -110,30 +111,7 @@ def matrix_shape(shape: tuple) -> tuple:
     return tuple(shape)
 
 
-def broadcast_to(array, rows, cols):
-    """NumPy broadcasting made explicit with a vector of ones.
-
-    A 1-D vector b (an n×1 column here) meets a matrix along its *last* axis,
-    so it repeats across the rows: 𝟙·bᵀ. A column (m×1) repeats across the
-    columns (b·𝟙ᵀ) and a row (1×n) down the rows (𝟙·b).
-    """
-    shape = tuple(array.shape)
-    if shape == (rows, cols):
-        return array
-    if shape[1] == 1 and shape[0] == cols and rows != cols:
-        return sympy.MatMul(Ones(rows, 1), sympy.Transpose(array))
-    if shape == (rows, 1):
-        return sympy.MatMul(array, Ones(1, cols))
-    if shape == (1, cols):
-        return sympy.MatMul(Ones(rows, 1), array)
-    if shape[1] == 1 and shape[0] == cols:
-        return sympy.MatMul(Ones(rows, 1), sympy.Transpose(array))
-    if shape == (1, 1):  # a 1×1 array stretches both ways (found by fuzzing: eye(n)/eye(1))
-        return sympy.MatMul(Ones(rows, 1), array, Ones(1, cols))
-    raise DeriveError(f"cannot broadcast an array of shape {shape} to {rows}×{cols}")
-
-
-def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: tuple,
+def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: tuple, arg_shapes: tuple,
                 *, evaluate: bool = True) -> sympy.Basic:
     """Array operations: element-wise ones as `Elementwise`, the rest as matrix algebra."""
     if op in ("sum", "mean"):
@@ -149,15 +127,17 @@ def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: t
         return sympy.Transpose(arg)
     if op == "matmul":
         left, right = args
-        if len(shape) == 1 and left.shape[1] != right.shape[0]:  # 1-D @ 2-D: (wᵀX)ᵀ as a column
+        if len(arg_shapes[0]) == 1 and len(arg_shapes[1]) == 2:  # 1-D @ 2-D: (wᵀX)ᵀ, stored as a column
             return sympy.Transpose(sympy.MatMul(sympy.Transpose(left), right))
         return sympy.MatMul(left, right)
     if op == "vector":
         return sympy.ImmutableMatrix(len(args), 1, list(args))
+    if op == "diag":  # np.diag: a 1-D array becomes a diagonal matrix, a matrix gives its diagonal
+        return Diag(args[0]) if len(arg_shapes[0]) == 1 else DiagPart(args[0])
     if op in MATRIX_FUNCTIONS:
         return MATRIX_FUNCTIONS[op](*args)
     rows, cols = matrix_shape(shape)
-    args = [broadcast_to(a, rows, cols) if is_array(a) else a for a in args]
+    args = [broadcast_to(a, s, shape) if is_array(a) else a for a, s in zip(args, arg_shapes)]
     elements = [element_of(a) if is_array(a) else a for a in args]
     body = build(op, elements, table, evaluate=evaluate)
     return Elementwise(body, rows, cols)

@@ -172,7 +172,8 @@ def _with_user_functions(table: RuleTable, files: list[tuple[str, dict]]) -> Rul
             partials = tuple(compiled_template(rule.partials[s]) if s in rule.partials else None
                              for s in SLOTS[:arity])
             function = user_function(name, arity, definition, partials)
-            functions[name] = dataclasses.replace(spec, definition=None, sympy_name=None, function=function)
+            functions[name] = dataclasses.replace(spec, definition=None, sympy_name=None, function=function,
+                                                  written_definition=spec.definition)
     return dataclasses.replace(table, functions=functions)
 
 

@@ -1,0 +1,424 @@
+"""The independent oracle: the user's text computed by NumPy, as NumPy reads it.
+
+Every check used to evaluate the package's own translation of the input (the
+SymPy expression), so a translation that broadcast a 1-D vector the wrong way
+was checked against itself and passed. This module shares nothing with that
+translation: it takes the syntax tree of the text (Python's `ast`, through the
+parser's character checks, so nothing is executed) and walks it with NumPy
+directly: `*` is `numpy.multiply` with NumPy's broadcasting, `@` is
+`numpy.matmul`, `A**-1` is `numpy.power`, a vector declared `n` is an array
+of shape (n,). No SymPy, no rule tables, no `symbolic`/`numeric` code.
+
+Scalar programs are computed with 30 significant digits (mpmath, in a private
+context), so the finite differences of the check lose nothing to rounding on
+inputs like x + exp(20).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MatcalcError
+
+PRECISION = 30
+
+
+class ReferenceError(MatcalcError):
+    """The text uses something the reference evaluator has no NumPy meaning for."""
+
+
+class Undefined(Exception):
+    """The value is not a finite real number here (a hole, a branch cut, an overflow)."""
+
+
+# -- the arithmetic, once for floats (NumPy) and once for 30 digits (mpmath) ----------------------
+
+
+def _numpy_functions(np) -> dict[str, Callable]:
+    def vectorized(function):
+        return lambda x: np.vectorize(lambda t: _real(function, t), otypes=[float])(x)
+
+    def log(x, base=None):
+        return np.log(x) if base is None else np.log(x) / np.log(base)
+
+    def logdet(a):
+        sign, magnitude = np.linalg.slogdet(a)
+        return magnitude if sign > 0 else math.nan  # log det is real only for a positive determinant
+
+    return {
+        "sin": np.sin, "cos": np.cos, "tan": np.tan,
+        "cot": lambda x: 1 / np.tan(x), "sec": lambda x: 1 / np.cos(x), "csc": lambda x: 1 / np.sin(x),
+        "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+        "acot": lambda x: np.arctan(1 / x), "asec": lambda x: np.arccos(1 / x),
+        "acsc": lambda x: np.arcsin(1 / x),
+        "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+        "coth": lambda x: 1 / np.tanh(x), "sech": lambda x: 1 / np.cosh(x), "csch": lambda x: 1 / np.sinh(x),
+        "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+        "acoth": lambda x: np.arctanh(1 / x), "asech": lambda x: np.arccosh(1 / x),
+        "acsch": lambda x: np.arcsinh(1 / x),
+        "exp": np.exp, "log": log, "log2": np.log2, "log10": np.log10,
+        "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs,
+        "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(0, x),
+        "max": np.maximum, "min": np.minimum,
+        "erf": vectorized(math.erf), "erfc": vectorized(math.erfc),
+        "gamma": vectorized(math.gamma), "loggamma": vectorized(_loggamma),
+        "atan2": np.arctan2, "where": np.where,
+        "sum": np.sum, "mean": np.mean, "dot": np.dot,
+        "trace": _needs_matrix(np.trace), "det": _needs_matrix(np.linalg.det), "logdet": _needs_matrix(logdet),
+        "inv": _needs_matrix(np.linalg.inv), "norm": np.linalg.norm, "norm1": lambda a: np.sum(np.abs(a)),
+        "diag": np.diag, "outer": np.outer, "eye": lambda k: np.eye(_size(k)), "ones": lambda k: np.ones(_size(k)),
+    }
+
+
+def _precise_functions(np, ctx) -> dict[str, Callable]:
+    """The same functions to PRECISION digits, element by element (object arrays of mpf)."""
+
+    def each(function):
+        def apply(*args):
+            if not any(isinstance(a, np.ndarray) for a in args):
+                return function(*args)
+            return np.vectorize(function, otypes=[object])(*args)
+        return apply
+
+    def cbrt(x):  # NumPy's cube root is real for negative x
+        return ctx.sign(x) * ctx.cbrt(abs(x))
+
+    def log(x, base=None):
+        return ctx.log(x) if base is None else ctx.log(x) / ctx.log(base)
+
+    names = ["sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "acot", "asec", "acsc",
+             "sinh", "cosh", "tanh", "coth", "sech", "csch", "asinh", "acosh", "atanh", "acoth", "asech",
+             "acsch", "exp", "sqrt", "erf", "erfc", "gamma", "loggamma", "atan2"]
+    table = {name: each(getattr(ctx, name)) for name in names}
+    table.update({
+        "log": each(log), "log2": each(lambda x: ctx.log(x, 2)), "log10": each(ctx.log10),
+        "cbrt": each(cbrt), "abs": each(abs),
+        "sigmoid": each(lambda x: 1 / (1 + ctx.exp(-x))),
+        "relu": each(lambda x: _precise_max(0, x)), "max": each(_precise_max), "min": each(_precise_min),
+        "where": each(lambda c, a, b: a if c else b),
+        "sum": lambda a: sum(np.ravel(a).tolist(), ctx.mpf(0)) if isinstance(a, np.ndarray) else a,
+        "mean": lambda a: (sum(np.ravel(a).tolist(), ctx.mpf(0)) / np.size(a)) if isinstance(a, np.ndarray) else a,
+        "dot": lambda a, b: np.dot(a, b),
+    })
+    return table
+
+
+def _precise_max(a, b):
+    return a if a >= b else b
+
+
+def _precise_min(a, b):
+    return a if a <= b else b
+
+
+def _real(function, t):
+    try:
+        return function(float(t))
+    except (ValueError, OverflowError):
+        return math.nan
+
+
+def _loggamma(t):
+    return math.lgamma(t) if t > 0 else math.nan  # complex for negative arguments, as in SymPy
+
+
+def _needs_matrix(function):
+    def apply(a):
+        import numpy as np
+
+        if np.ndim(a) != 2:
+            raise ReferenceError("a matrix function of something that is not a matrix")
+        return function(a)
+    return apply
+
+
+def _size(k) -> int:
+    value = float(k)
+    if value != int(value) or value < 1:
+        raise ReferenceError(f"eye/ones take a whole number, not {k}")
+    return int(value)
+
+
+# -- the program --------------------------------------------------------------------------------------
+
+#: NumPy's and the paper's other spellings of the functions above
+SPELLINGS = {
+    "ln": "log", "absolute": "abs", "maximum": "max", "minimum": "min", "lgamma": "loggamma",
+    "arctan2": "atan2", "tr": "trace", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "arccot": "acot", "arcsec": "asec", "arccsc": "acsc", "arcsinh": "asinh", "arccosh": "acosh",
+    "arctanh": "atanh", "arccoth": "acoth", "arcsech": "asech", "arccsch": "acsch",
+}
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+           ast.MatMult: "matmul"}
+_COMPARE = {ast.Gt: "greater", ast.GtE: "greater_equal", ast.Lt: "less", ast.LtE: "less_equal"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The user's program, ready to be computed at any point.
+
+    `shapes` are the declared NumPy shapes (dimension names or whole numbers,
+    `("n",)` for a 1-D vector, `("n", "1")` for a column); `functions` are the
+    definitions of a rules file's functions (name → (slots, definition text)).
+    """
+
+    source: str
+    shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    functions: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=lambda: dict(SPELLINGS))
+
+    @property
+    def dimensions(self) -> set[str]:
+        """Dimension names of the declared shapes (a name such as n then reads as its size)."""
+        return {d for shape in self.shapes.values() for d in shape if not d.isdigit()}
+
+    def variables(self) -> dict[str, tuple[str, ...]]:
+        """The free names the text reads, each with its declared NumPy shape (() for a scalar)."""
+        assigned: set[str] = set()
+        found: dict[str, tuple[str, ...]] = {}
+        for target, expression in _statements(self.source):
+            callees = {id(n.func) for n in ast.walk(expression) if isinstance(n, ast.Call)}
+            for node in ast.walk(expression):
+                if not isinstance(node, ast.Name) or id(node) in callees:
+                    continue
+                name = node.id
+                if name not in assigned and name not in ("pi", "E") and not self._is_dimension(name):
+                    found.setdefault(name, tuple(self.shapes.get(name, ())))
+            if target is not None:
+                assigned.add(target)
+        return found
+
+    def _is_dimension(self, name: str) -> bool:
+        return name in self.dimensions and name not in self.shapes
+
+    def sizes(self, values: Mapping[str, Any]) -> dict[str, int]:
+        """Each dimension name's size, read off the arrays given."""
+        import numpy as np
+
+        sizes: dict[str, int] = {}
+        for name, shape in self.shapes.items():
+            if name not in values:
+                continue
+            actual = np.shape(values[name])
+            if len(actual) != len(shape):
+                raise ReferenceError(f"{name} should have {len(shape)} dimension(s), got shape {actual}")
+            for dim, size in zip(shape, actual):
+                if dim.isdigit():
+                    if int(dim) != size:
+                        raise ReferenceError(f"{name} should have {dim} along an axis, got {size}")
+                elif sizes.setdefault(dim, size) != size:
+                    raise ReferenceError(f"{name}: {dim} is {size} here but {sizes[dim]} elsewhere")
+        return sizes
+
+    def __call__(self, values: Mapping[str, Any], *, precise: bool = False) -> Any:
+        """The output at `values` (NumPy arrays as NumPy would compute them).
+
+        Raises `Undefined` where the output is not finite and real, and
+        `ReferenceError` for text it cannot give a NumPy meaning to.
+        """
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return _Evaluator(self, values, precise).run()
+
+
+def reference_of(derivation) -> Reference:
+    """The reference for a derivation's own input: its text, declared shapes and rules-file functions."""
+    return Reference(derivation.source, dict(derivation.declared_shapes), dict(derivation.user_functions),
+                     {**SPELLINGS, **derivation.user_aliases})
+
+
+def _statements(source: str) -> list[tuple[str | None, ast.expr]]:
+    """(assigned name or None, expression) per statement, through the parser's character checks."""
+    from .parse import _parse_ast, _prepare
+
+    translated, origin = _prepare(source)
+    module = _parse_ast(translated, origin, source)
+    statements = []
+    for statement in module.body:
+        if isinstance(statement, ast.Expr):
+            statements.append((None, statement.value))
+        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name):
+            statements.append((statement.targets[0].id, statement.value))
+        else:
+            raise ReferenceError(f"{type(statement).__name__}: not part of the input language")
+    return statements
+
+
+class _Evaluator:
+    """One evaluation: the names bound so far, and the arithmetic in use."""
+
+    def __init__(self, reference: Reference, values: Mapping[str, Any], precise: bool) -> None:
+        import mpmath
+        import numpy as np
+
+        self.np = np
+        self.reference = reference
+        self.precise = precise
+        self.ctx = mpmath.MPContext()
+        self.ctx.dps = PRECISION
+        self.functions = _precise_functions(np, self.ctx) if precise else _numpy_functions(np)
+        self.sizes = reference.sizes(values)
+        self.env: dict[str, Any] = {name: self._input(value) for name, value in values.items()}
+        self.slots: list[dict[str, Any]] = []
+
+    def _input(self, value):
+        np = self.np
+        if self.precise:
+            if np.ndim(value):
+                return np.vectorize(self.ctx.mpf, otypes=[object])(np.asarray(value, dtype=float))
+            return self.ctx.mpf(float(value))
+        array = np.asarray(value, dtype=float)
+        return array if array.ndim else float(array)
+
+    def run(self):
+        output = None
+        for target, expression in _statements(self.reference.source):
+            output = self.expression(expression)
+            if target is not None:
+                self.env[target] = output
+        return self._finished(output)
+
+    def _finished(self, output):
+        np = self.np
+        if self.precise:
+            entries = np.ravel(np.asarray(output, dtype=object)).tolist()
+            if not all(isinstance(e, type(self.ctx.mpf(0))) and self.ctx.isfinite(e) for e in entries):
+                raise Undefined
+            return output
+        array = np.asarray(output)
+        if array.dtype == bool or not np.all(np.isfinite(array)) or np.iscomplexobj(array):
+            raise Undefined
+        return output
+
+    def expression(self, root: ast.AST):
+        """Bottom-up with an explicit stack: a 20 000-term sum is no deeper for Python than x."""
+        done: dict[int, Any] = {}
+        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            children = _children(node)
+            if ready:
+                done[id(node)] = self.node(node, [done[id(c)] for c in children])
+                continue
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+        return done[id(root)]
+
+    def node(self, node: ast.AST, args: list):
+        np = self.np
+        try:
+            if isinstance(node, ast.Constant):
+                return self._number(node)
+            if isinstance(node, ast.Name):
+                return self._name(node.id)
+            if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+                return self._binary(_BINARY[type(node.op)], *args)
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                return -args[0] if isinstance(node.op, ast.USub) else args[0]
+            if isinstance(node, ast.Attribute) and node.attr == "T":
+                return np.transpose(args[0]) if np.ndim(args[0]) else args[0]
+            if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+                return self._compare(_COMPARE[type(node.ops[0])], *args)
+            if isinstance(node, ast.List):
+                return np.array(args, dtype=object if self.precise else float)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+                return self._call(node.func.id, args)
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
+            if isinstance(exc, ValueError) and any(w in str(exc) for w in ("shape", "broadcast", "dimension")):
+                raise ReferenceError(f"NumPy refuses the shapes: {exc}") from None
+            raise Undefined from None
+        raise ReferenceError(f"{type(node).__name__}: not part of the input language")
+
+    def _number(self, node: ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ReferenceError(f"{value!r}: not a number")
+        if self.precise:
+            return self.ctx.mpf(value) if isinstance(value, int) else self.ctx.mpf(repr(value))
+        return float(value)
+
+    def _name(self, name: str):
+        for scope in reversed(self.slots):
+            if name in scope:
+                return scope[name]
+        if name in self.env:
+            return self.env[name]
+        if name == "pi":
+            return self.ctx.pi if self.precise else math.pi
+        if name == "E":
+            return self.ctx.e if self.precise else math.e
+        if self.reference._is_dimension(name):
+            if name not in self.sizes:
+                raise ReferenceError(f"the size of dimension {name} is not known")
+            return self.sizes[name]
+        raise ReferenceError(f"no value for {name}")
+
+    def _binary(self, op: str, a, b):
+        np = self.np
+        if op == "matmul":
+            if not np.ndim(a) or not np.ndim(b):
+                raise ReferenceError("'@' of a scalar")
+            return np.matmul(a, b)
+        if op == "pow" and self.precise:
+            return self._precise_power(a, b)
+        function = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+                    "pow": np.power}[op]
+        return function(a, b)
+
+    def _precise_power(self, a, b):
+        np = self.np
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return np.vectorize(self._precise_power, otypes=[object])(a, b)
+        if a == 0 and b < 0:
+            raise Undefined
+        return self.ctx.power(a, b)
+
+    def _compare(self, op: str, a, b):
+        np = self.np
+        if self.precise:
+            test = {"greater": lambda x, y: x > y, "greater_equal": lambda x, y: x >= y,
+                    "less": lambda x, y: x < y, "less_equal": lambda x, y: x <= y}[op]
+            return np.vectorize(test, otypes=[bool])(a, b) if np.ndim(a) or np.ndim(b) else test(a, b)
+        return getattr(np, op)(a, b)
+
+    def _call(self, name: str, args: list):
+        name = self.reference.aliases.get(name, name)
+        if name in self.reference.functions:
+            return self._defined(self.reference.functions[name], args)
+        function = self.functions.get(name)
+        if function is None:
+            raise ReferenceError(f"no reference value for {name}()"
+                                 + (" with 30 digits" if self.precise and name in _numpy_functions(self.np) else ""))
+        return function(*args)
+
+    def _defined(self, definition: str, args: list):
+        """A rules file's function: its definition, with the slots u, v, w bound to the arguments."""
+        ((_, expression),) = _statements(definition)
+        self.slots.append(dict(zip(("u", "v", "w"), args)))
+        try:
+            return self.expression(expression)
+        finally:
+            self.slots.pop()
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Call):
+        return list(node.args)
+    if isinstance(node, ast.List):
+        return list(node.elts)
+    if isinstance(node, ast.Attribute):
+        return [node.value]
+    if isinstance(node, ast.Compare):
+        return [node.left, *node.comparators]
+    return []
