@@ -18,7 +18,7 @@ from .arrays import Ones, is_array
 from .dataflow import dataflow_of
 from .engine import Forward, VariableDerivation, components
 from .errors import DeriveError
-from .graph import IntermediateGraph, array_program, introduce
+from .graph import IntermediateGraph, array_program, introduce, make_symbol
 from .hints import did_you_mean, unused_shape_notes
 from .parse import parse
 from .reverse import Reverse
@@ -86,7 +86,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
     report_stage("derive")
     graph = introduce(program)
     names, notes = _resolve_wrt(wrt, graph)
-    notes += unused_shape_notes(shapes, program.variables)
+    notes += list(program.notes) + unused_shape_notes(shapes, program.variables)
     steps = [_introduce_step(graph, item) for item in graph.intermediates]
     if _use_reverse(graph, names, mode):
         return _derive_reverse(expression, program, graph, names, notes, steps, layout, simplify)
@@ -115,11 +115,19 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
         rule=_chain_rule(graph, per_variable),
         layout=used_layout,
         shapes={name: show_math(node.shape) for name, node in program.variables.items() if node.shape},
-        symbols=dict(graph.variables),
+        symbols=_with_unused(graph, names, dict(graph.variables)),
         notes=tuple(notes),
         dataflow=dataflow_of(graph),
         **_oracle_fields(program),
     )
+
+
+def _with_unused(graph: IntermediateGraph, names: list[str], symbols: dict) -> dict:
+    """A wrt variable the output does not use still has its declared shape (its zero derivative does)."""
+    for name in names:
+        if name not in symbols:
+            symbols[name] = make_symbol(name, graph.program.declared.get(name, ()))
+    return symbols
 
 
 def _oracle_fields(program) -> dict:
@@ -142,7 +150,9 @@ def _use_reverse(graph: IntermediateGraph, names: list[str], mode: str) -> bool:
     """Reverse mode when asked, or when a forward Jacobian would have more than two dimensions."""
     if mode == "reverse":
         return True
-    needs_reverse = any(len(node.shape) == 2 for node in _on_paths(graph, names))
+    declared = graph.program.declared
+    needs_reverse = any(len(node.shape) == 2 for node in _on_paths(graph, names)) or any(
+        len(declared.get(name, ())) == 2 for name in names) or len(graph.output.shape) == 2
     if mode == "forward" and needs_reverse:
         raise DeriveError("forward mode would need a Jacobian with more than two dimensions "
                           "(a matrix on the path from the variable); use mode='reverse'")
@@ -162,8 +172,8 @@ def _derive_reverse(expression, program, graph, names, notes, steps, layout, sim
     steps.extend(derived.steps)
     matrices = any(len(program.variables[n].shape) == 2 for n in names if n in program.variables)
     used = layout if layout != "auto" else ("denominator" if matrices else "numerator")
-    gradients = {name: _reverse_layout(derived.gradients[name], graph.variables.get(name), used)
-                 for name in names}
+    variables = _with_unused(graph, names, dict(graph.variables))
+    gradients = {name: _reverse_layout(derived.gradients[name], variables.get(name), used) for name in names}
     if simplify:
         report_stage("simplify")
         for name in names:
@@ -174,7 +184,7 @@ def _derive_reverse(expression, program, graph, names, notes, steps, layout, sim
                 gradients[name] = simpler
     result = gradients[names[0]] if len(names) == 1 else sympy.Tuple(*[gradients[n] for n in names])
     definitions = {item.symbol.name: graph.full[item.node] for item in graph.intermediates if item.user_named}
-    symbols = dict(graph.variables)
+    symbols = _with_unused(graph, names, dict(graph.variables))
     symbols.update({item.symbol.name: item.symbol for item in graph.intermediates if item.user_named})
     if derived.upstream is not None:
         symbols[derived.upstream.name] = derived.upstream

@@ -20,6 +20,7 @@ from .arrays import flatten_elements, is_array
 from .expr import Node
 from .graph import IntermediateGraph, array_program, differentiable_depends, is_large
 from .steps import Partial, Step
+from .symbolic import matrix_shape
 from .vector_rules import LocalJacobian, local_jacobians
 
 
@@ -241,11 +242,16 @@ class Forward:
                                   wrt=out.wrt))
 
     def _independent(self, out: VariableDerivation, targets: list[Node]) -> VariableDerivation:
+        declared = self.graph.program.declared.get(out.wrt, ())
+        columns = matrix_shape(declared)[0] if declared else 1
         for target in targets:
             out.paths.append(0)
-            out.results.append(sympy.Integer(0))
+            value = self.graph.symbol_of[target]
+            rows = value.shape[0] if is_array(value) else 1
+            zero = sympy.ZeroMatrix(rows, columns) if (rows, columns) != (1, 1) else sympy.Integer(0)
+            out.results.append(zero)
             out.steps.append(Step(
-                "differentiate", self.total(target, out.wrt), sympy.Integer(0), "constant",
+                "differentiate", self.total(target, out.wrt), zero, "constant",
                 f"{self.name(target)} does not depend on {out.wrt}, so its derivative by {out.wrt} is zero",
                 wrt=out.wrt))
         return out

@@ -58,6 +58,8 @@ class Program:
     table: RuleTable | None = None
     #: every shape the user declared, used or not (NumPy shapes)
     declared: dict[str, Shape] = field(default_factory=dict)
+    #: what the reader should know about how the text was read (A**-1 is element-wise, …)
+    notes: tuple[str, ...] = ()
 
 
 def parse(
@@ -187,6 +189,7 @@ class _Translator:
         self.variables: dict[str, Node] = {}
         self.names: dict[Node, str] = {}
         self._sympy: dict[Node, sympy.Expr] = {}
+        self.notes: list[str] = []
         #: inside a function's definition, every node is placed at the call in the user's text
         self._fixed_column: int | None = None
         self.dimensions = {str(d): d for shape in declared.values() for d in shape if isinstance(d, sympy.Symbol)}
@@ -204,7 +207,7 @@ class _Translator:
         if output.op in COMPARISONS:
             raise self.error("a comparison is only allowed as the condition of where(...)", statement)
         return Program(self.text, output, output_name, dict(self.names), dict(self.variables), self.table,
-                       dict(self.declared))
+                       dict(self.declared), tuple(self.notes))
 
     def _statement(self, statement: ast.stmt) -> tuple[Node, str | None]:
         if isinstance(statement, ast.Expr):
@@ -286,12 +289,8 @@ class _Translator:
         if isinstance(node, ast.BinOp):
             op = _BINARY[type(node.op)]
             column = self._operator_column(node)
-            if op == "matmul" and len(args[0].shape) == 1 and len(args[1].shape) == 1:
-                try:
-                    shapes.matmul(args[0].shape, args[1].shape)  # the same length, or a ShapeError
-                except ShapeError as exc:
-                    raise ShapeError(exc.message, column, self.text) from None
-                return self._expand_definition(DOT_DEFINITION, args, column)
+            if op == "matmul":
+                return self._matmul(args, column)
             return self.apply(op, args, column)
         if isinstance(node, ast.UnaryOp):
             return args[0] if isinstance(node.op, ast.UAdd) else self.apply("neg", args, column)
@@ -303,9 +302,24 @@ class _Translator:
             return self.apply("vector", args, column)
         name = node.func.id
         spec = self.table.function(name)
+        if spec.name == "dot" and spec.definition == DOT_DEFINITION:
+            # np.dot: a product with a scalar, the dot product of two vectors, else a matrix product
+            if not args[0].shape or not args[1].shape:
+                return self.apply("mul", args, column)
+            return self._matmul(args, column, "dot(): ")
         if spec.definition is not None:
             return self._expand_definition(spec.definition, args, column, name)
         return self.apply(spec.name, args, column)
+
+    def _matmul(self, args: list[Node], column: int | None, prefix: str = "") -> Node:
+        """`@` as NumPy reads it; 1-D @ 1-D is the dot product, which the paper writes as sum(u*v)."""
+        try:
+            shapes.matmul(args[0].shape, args[1].shape)  # shapes that fit, or a ShapeError
+        except ShapeError as exc:
+            raise ShapeError(prefix + exc.message, column, self.text) from None
+        if len(args[0].shape) == 1 and len(args[1].shape) == 1:
+            return self._expand_definition(DOT_DEFINITION, args, column)
+        return self.apply("matmul", args, column)
 
     def _expand_definition(self, definition: str, args: list[Node], column: int | None,
                            name: str | None = None) -> Node:
@@ -370,7 +384,7 @@ class _Translator:
             raise ShapeError(exc.message, column, self.text) from None
         if op == "pow" and len(args[0].shape) == 2 and args[1].is_const and args[1].value == -1 \
                 and args[0].shape[0] == args[0].shape[1]:
-            return self.apply("inv", [args[0]], column)  # A**-1 of a square matrix is its inverse
+            self._note_elementwise_inverse(args[0])
         spec = self.table.function(op)
         if spec is not None and spec.kind == "constant":
             return self._constant_array(op, args, column)
@@ -385,6 +399,14 @@ class _Translator:
         if node.depth > limits.MAX_DEPTH:
             raise ParseError(f"the expression is nested more than {limits.MAX_DEPTH} levels deep", column, self.text)
         return node
+
+    def _note_elementwise_inverse(self, base: Node) -> None:
+        """`A**-1` keeps NumPy's meaning (1/A entry by entry); a square A makes the inverse a likely intent."""
+        name = base.value if base.op == "var" else "A"
+        note = (f"{name}**-1 is element-wise, as in NumPy (1/{name} entry by entry); "
+                f"for the matrix inverse write inv({name})")
+        if note not in self.notes:
+            self.notes.append(note)
 
     def _constant_array(self, op: str, args: list[Node], column: int | None) -> Node:
         """eye(n) and ones(n): n is a declared dimension or a whole number."""

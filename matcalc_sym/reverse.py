@@ -17,7 +17,7 @@ import sympy
 from .adjoint import adjoint
 from .arrays import element_of, flatten_elements, is_array
 from .expr import Node
-from .graph import IntermediateGraph, differentiable_depends
+from .graph import IntermediateGraph, differentiable_depends, make_symbol
 from .reverse_rules import Contribution, contributions
 from .steps import Partial, Step
 
@@ -76,6 +76,8 @@ class Reverse:
             source = sources.get(name)
             if source is None or source not in incoming:
                 like = graph.variables.get(name)
+                if like is None:  # not in the expression at all: shaped as declared
+                    like = make_symbol(name, graph.program.declared.get(name, ()))
                 out.gradients[name] = sympy.ZeroMatrix(*like.shape) if is_array(like) else sympy.Integer(0)
                 continue
             combine.append(self._combine(source, incoming[source], out.loss, adjoint_symbol))

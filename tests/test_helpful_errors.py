@@ -90,7 +90,7 @@ def test_errors_inside_a_function_definition_point_at_the_call_and_name_it():
     result = runner.invoke(app, ["x + dot(a, b)", "-s", "a=n", "-s", "b=m", "-w", "x"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: dot(): shapes (n,) and (m,) do not broadcast together for '*' (column 5)",
+        "error: dot(): shapes (n,) and (m,) do not fit for '@' (n ≠ m) (column 5)",
         "  x + dot(a, b)",
         "      ^",
     ]

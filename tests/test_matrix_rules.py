@@ -69,10 +69,15 @@ def test_results_read_like_the_matrix_cookbook(text, wrt, cookbook):
     assert [s.rule for s in d.steps if s.kind == "differentiate"]
 
 
-def test_a_power_minus_one_of_a_square_matrix_is_the_inverse():
+def test_a_power_minus_one_of_a_square_matrix_is_element_wise_with_a_note():
+    """NumPy's A**-1 is 1/A entry by entry; the inverse is inv(A). Never a silent change of meaning."""
     d = derive("sum(A**-1)", "A", shapes=SHAPES)
-    assert "inverse" in [s.rule for s in d.steps if s.kind == "differentiate"]
+    assert "inverse" not in [s.rule for s in d.steps if s.kind == "differentiate"]
+    assert any("A**-1 is element-wise" in note and "inv(A)" in note for note in d.notes)
+    a = np.asarray(VALUES["A"], dtype=float)
+    np.testing.assert_allclose(d.evaluate(VALUES), -1 / a**2, rtol=1e-12)  # d/dA Σ 1/Aᵢⱼ = −1/Aᵢⱼ²
     assert_gradient_matches(d, VALUES, "A")
+    assert derive("sum(A*X**-1)", "X", shapes={"A": "n,n", "X": "n,n"}, check=True).check.passed
 
 
 def test_eye_and_ones_are_constants():
