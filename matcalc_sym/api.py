@@ -151,12 +151,34 @@ def _use_reverse(graph: IntermediateGraph, names: list[str], mode: str) -> bool:
     if mode == "reverse":
         return True
     declared = graph.program.declared
-    needs_reverse = any(len(node.shape) == 2 for node in _on_paths(graph, names)) or any(
+    on_paths = _on_paths(graph, names)
+    needs_reverse = any(len(node.shape) == 2 for node in on_paths) or any(
         len(declared.get(name, ())) == 2 for name in names) or len(graph.output.shape) == 2
     if mode == "forward" and needs_reverse:
         raise DeriveError("forward mode would need a Jacobian with more than two dimensions "
                           "(a matrix on the path from the variable); use mode='reverse'")
-    return needs_reverse
+    stretched = _stretched_on_paths(graph, on_paths)
+    if mode == "forward" and stretched:
+        raise DeriveError(f"forward mode has no Jacobian rule for an array broadcast to a larger shape "
+                          f"(at '{stretched}'); use mode='reverse'")
+    return needs_reverse or stretched is not None
+
+
+def _stretched_on_paths(graph: IntermediateGraph, on_paths: set) -> str | None:
+    """The first element-wise operation that stretches a dependent array (shape (1,) to (n,)), if any.
+
+    Forward mode's element-wise Jacobians are diagonal, which holds only when
+    the operand has the result's shape; reverse mode sums over the stretch.
+    """
+    for node in graph.order:
+        if node not in on_paths or node.is_leaf:
+            continue
+        spec = graph.table.function(node.op)
+        elementwise = node.op in ("add", "sub", "mul", "div", "pow", "neg", "where") or (
+            spec is not None and spec.kind == "elementwise")
+        if elementwise and any(a in on_paths and a.shape and a.shape != node.shape for a in node.args):
+            return node.op
+    return None
 
 
 def _on_paths(graph: IntermediateGraph, names: list[str]) -> set:

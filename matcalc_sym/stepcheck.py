@@ -8,10 +8,11 @@ final answer:
 * scalar steps against `sympy.diff` of the definition by p, at random points;
 * array steps of forward mode (local Jacobians, always in numerator layout:
   one row per entry of uᵢ, one column per entry of p) against central finite
-  differences of the definition, with small random sizes.
-
-Backprop steps state vector-Jacobian products with the upstream adjoint, not
-local derivatives; the result check covers them.
+  differences of the definition, with small random sizes;
+* backprop steps, which state a vector-Jacobian product ∂J/∂p = G·∂uᵢ/∂p for
+  the upstream adjoint G = ∂J/∂uᵢ: with a random G, against central finite
+  differences of Σ G ⊙ uᵢ(p) by p (that sum's gradient is exactly the
+  product), so a wrong VJP rule is named at its step too.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ def verify_steps(derivation, rng) -> tuple[int, str | None]:
     for number, step in enumerate(derivation.steps, start=1):
         if step.kind != "differentiate" or not isinstance(step.lhs, Partial):
             continue
-        definition = definitions.get(step.lhs.numerator)
+        node = _backprop_node(step) if derivation.rule == "backprop" else step.lhs.numerator
+        definition = definitions.get(node)
         if definition is None:
-            continue  # ∂J/∂u in backprop: J is the loss, not an intermediate
-        if _scalar(definition) and _scalar(step.rhs):
-            outcome = _scalar_step(step, number, definition, rng)
-        elif derivation.rule != "backprop":
-            outcome = _array_step(step, number, definition, rng)
-        else:
             continue
+        if derivation.rule == "backprop":
+            outcome = _backprop_step(step, number, definitions, rng)
+        elif _scalar(definition) and _scalar(step.rhs):
+            outcome = _scalar_step(step, number, definition, rng)
+        else:
+            outcome = _array_step(step, number, definition, rng)
         if outcome is None:
             continue  # no point where the step could be judged
         if outcome:
@@ -93,11 +95,7 @@ def _array_step(step, number: int, definition, rng) -> str | None:
     symbols = _inputs(definition, step.rhs)
     if step.lhs.denominator not in symbols:
         return None
-    dims = {}
-    for symbol in symbols.values():
-        for dim in getattr(symbol, "shape", ()):
-            for free in dim.free_symbols:
-                dims.setdefault(free, int(rng.integers(2, 4)))
+    dims = _dimensions(symbols, rng)
     compared = 0
     for _ in range(10):
         values = {name: _sample(symbol, dims, rng) for name, symbol in symbols.items()}
@@ -120,6 +118,97 @@ def _array_step(step, number: int, definition, rng) -> str | None:
     return "" if compared else None
 
 
+def _backprop_node(step) -> str | None:
+    """The intermediate u whose use the step reverses: the formula reads ∂J/∂u · ∂u/∂p."""
+    factors = step.formula.args if isinstance(step.formula, sympy.Mul) else ()
+    ours = [f for f in factors if isinstance(f, Partial) and f.denominator == step.lhs.denominator]
+    return ours[0].numerator if ours else None
+
+
+def _backprop_step(step, number: int, definitions: dict, rng) -> str | None:
+    """A vector-Jacobian product against finite differences of Σ G ⊙ u(p), G a random upstream adjoint."""
+    import numpy as np
+
+    from .errors import MatcalcError
+    from .numeric import evaluate_expression
+
+    node = _backprop_node(step)
+    definition = definitions[node]
+    symbols = _inputs(definition, step.rhs)
+    name = step.lhs.denominator
+    if name not in symbols:
+        return None
+    upstream = f"d{step.lhs.numerator}/d{node}"
+    dims = _dimensions(symbols, rng)
+    for dim in (definition.free_symbols | step.rhs.free_symbols) - set(symbols.values()):
+        if dim.is_integer and dim.is_positive:  # a dimension used as a number, as in sum(x)/n
+            symbols[dim.name] = dim
+            dims.setdefault(dim, int(rng.integers(2, 4)))
+    compared = 0
+    for _ in range(10):
+        values = {n: dims[symbol] if symbol in dims else _sample(symbol, dims, rng) for n, symbol in symbols.items()}
+        try:
+            with np.errstate(all="ignore"):
+                shape = np.shape(evaluate_expression(definition, values, symbols))
+            weights = values.get(upstream, _draw(rng, shape) if shape else 1.0)
+
+            def loss(vals, weights=weights):
+                with np.errstate(all="ignore"):
+                    out = np.asarray(evaluate_expression(definition, vals, symbols), dtype=float)
+                return np.sum(np.asarray(weights, dtype=float).reshape(out.shape) * out)
+
+            expected = _gradient(loss, values, name)
+            got = np.asarray(evaluate_expression(step.rhs, values, symbols), dtype=float)
+        except (MatcalcError, ValueError, TypeError, ZeroDivisionError):
+            return None
+        if expected is None or not np.all(np.isfinite(got)):
+            continue
+        got = got.reshape(expected.shape) if got.size == expected.size else got
+        if got.shape != expected.shape:
+            return f"{_named(step, number)} has shape {got.shape}; {name} has {expected.shape}"
+        error = float(np.max(np.abs(got - expected) / np.maximum(1.0, np.abs(expected))))
+        if error > NUMERIC_TOLERANCE:
+            return (f"{_named(step, number)} disagrees with finite differences of the sum of a random "
+                    f"upstream adjoint times {node}'s definition, by {name} (relative error {error:.1e})")
+        compared += 1
+        if compared == 3:
+            return ""
+    return "" if compared else None
+
+
+def _gradient(loss, values, name):
+    """∂loss/∂name by central differences, shaped like the value of `name`; None near a kink or hole."""
+    import numpy as np
+
+    start = np.asarray(values[name], dtype=float)
+    gradient = np.zeros(start.shape)
+    for index in range(start.size):
+        quotients = []
+        for step in (STEP, 10 * STEP):
+            h = step * max(1.0, float(np.max(np.abs(start))))
+            sides = []
+            for sign in (1, -1):
+                moved = start.copy()
+                moved.flat[index] += sign * h
+                sides.append(loss({**values, name: moved if moved.ndim else float(moved)}))
+            if not all(np.isfinite(side) for side in sides):
+                return None
+            quotients.append((sides[0] - sides[1]) / (2 * h))
+        if abs(quotients[0] - quotients[1]) > 1e-4 * max(1.0, abs(quotients[0])):
+            return None
+        gradient.flat[index] = quotients[0]
+    return gradient
+
+
+def _dimensions(symbols: dict, rng) -> dict:
+    dims = {}
+    for symbol in symbols.values():
+        for dim in getattr(symbol, "shape", ()):
+            for free in dim.free_symbols:
+                dims.setdefault(free, int(rng.integers(2, 4)))
+    return dims
+
+
 def _inputs(*exprs) -> dict:
     """The arrays and scalars an expression reads (not the dimension symbols n, m)."""
     found = {}
@@ -127,7 +216,7 @@ def _inputs(*exprs) -> dict:
         for e in sympy.preorder_traversal(expr):
             if isinstance(e, sympy.MatrixSymbol) or (
                     isinstance(e, sympy.Symbol) and not (e.is_integer and e.is_positive)):
-                found.setdefault(str(e), e)
+                found.setdefault(e.name, e)
     return found
 
 

@@ -32,9 +32,9 @@ CASES = [
     ("w/x", "x", {"w": "n", "x": "n"}, "finite differences", 1),
     ("max(0, dot(w, x) + b)", "w", {"w": "n", "x": "n"}, "finite differences", 4),
     ("mean((y - max(0, X@w + b))**2)", "w", {"X": "N,n", "y": "N", "w": "n"}, "finite differences", 6),
-    ("c = tanh(Wc@cp + Wx@x + b)", "Wx", RNN, "finite differences", 0),
+    ("c = tanh(Wc@cp + Wx@x + b)", "Wx", RNN, "finite differences", 4),
     (NETWORK, "Wout,bout,Wh,bh", {"X": "n,3", "Wh": "5,3", "bh": "5", "Wout": "3,5", "bout": "3", "Y": "n,3"},
-     "directional finite differences", 1),
+     "directional finite differences", 15),
 ]
 
 
@@ -112,9 +112,31 @@ def test_a_wrong_local_jacobian_is_named():
                         r"with finite differences of u1's definition \(relative error \S+\)", report.failure), report.failure
 
 
-def test_backprop_steps_are_left_to_the_result_check():
+def test_backprop_steps_are_verified_with_a_random_upstream_adjoint():
     report = derive("c = tanh(Wc@cp + Wx@x + b)", "Wx", shapes=RNN, check=True).check
-    assert report.passed and (report.steps_verified, report.steps_total) == (0, 4)
+    assert report.passed and (report.steps_verified, report.steps_total) == (4, 4)
+
+
+def test_a_wrong_vector_jacobian_product_is_named_at_its_step():
+    d = derive("c = tanh(Wc@cp + Wx@x + b)", "Wx", shapes=RNN)
+    index = next(i for i, s in enumerate(d.steps) if s.kind == "differentiate" and s.rule == "matmul-left")
+    steps = list(d.steps)
+    steps[index] = dataclasses.replace(steps[index], rhs=2 * steps[index].rhs)
+    report = verify(dataclasses.replace(d, steps=steps))
+    assert not report.passed
+    assert re.fullmatch(rf"step {index + 1} \(∂J/∂Wx = 2\*\(dJ/du2\)\*x\.T, rule 'matmul-left'\) disagrees with "
+                        r"finite differences of the sum of a random upstream adjoint times u2's definition, by Wx "
+                        r"\(relative error \S+\)", report.failure), report.failure
+
+
+def test_a_wrong_vjp_rule_in_the_tables_is_caught_at_its_step(monkeypatch):
+    from matcalc_sym import reverse_rules
+
+    right = reverse_rules.FORMS["grad-times-right-transposed"]
+    monkeypatch.setitem(reverse_rules.FORMS, "grad-times-right-transposed", lambda c: sympy.MatMul(2, right(c)))
+    report = derive("c = tanh(Wc@cp + Wx@x + b)", "Wx", shapes=RNN, check=True).check
+    assert not report.passed
+    assert "rule 'matmul-left'" in report.failure and "random upstream adjoint" in report.failure
 
 
 def wrong_sin_table():
