@@ -48,52 +48,52 @@ def assert_equals_sympy_diff(derivation, name: str, result=None, points=6, seed=
     return compared
 
 
-def central_difference(expression, symbols, point, name, h=1e-6) -> float:
-    """Central finite difference of a real expression by `name`."""
-    function = sympy.lambdify(symbols, expression, modules="numpy")
+def reference_output(derivation, values):
+    """The output at `values` as NumPy computes the user's text (never the package's translation)."""
+    from matcalc_sym.reference import reference_of
+
+    inputs = {k: v for k, v in values.items() if not k.startswith("dJ/d")}
+    return reference_of(derivation)(inputs)
+
+
+def _moved(values, name, flat, shape, i, delta):
+    moved = flat.copy()
+    moved[i] += delta
+    return dict(values, **{name: moved.reshape(shape) if shape else float(moved[0])})
+
+
+def central_difference(derivation, point, name, h=1e-6) -> np.ndarray:
+    """Central finite differences of the output (flattened) by the scalar `name`, from the text."""
     up, down = dict(point), dict(point)
     up[name] += h
     down[name] -= h
-    f_up = float(function(*[up[str(s)] for s in symbols]))
-    f_down = float(function(*[down[str(s)] for s in symbols]))
-    return (f_up - f_down) / (2 * h)
+    return (np.ravel(reference_output(derivation, up)) - np.ravel(reference_output(derivation, down))) / (2 * h)
 
 
 def assert_matches_finite_differences(derivation, point, tolerance=1e-5):
-    """Each entry of the result agrees with a central difference at `point`."""
-    symbols = sorted(derivation.symbols.values(), key=str)
+    """Each entry of the result agrees with a central difference of the text at `point`."""
     value = derivation.evaluate(point)
-    expression = derivation.expression
-    outputs = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
-    expected = np.array([[central_difference(f, symbols, point, name) for name in derivation.wrt]
-                         for f in outputs])
+    expected = np.stack([central_difference(derivation, point, name) for name in derivation.wrt], axis=1)
     if derivation.layout == "denominator":
         expected = expected.T
     got = np.atleast_2d(np.asarray(value, dtype=float))
-    if np.ndim(value) == 0:
-        got = np.array([[value]])
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (got, expected)
 
 
 def numeric_jacobian(derivation, values, name, h=1e-6):
-    """Central-difference Jacobian of the output by `name` in numerator layout (2-D)."""
-    from matcalc_sym.numeric import evaluate_expression
+    """Central-difference Jacobian of the text's output by `name` in numerator layout (2-D).
 
-    def output(vals):
-        return np.atleast_1d(np.ravel(np.asarray(
-            evaluate_expression(derivation.expression, vals, derivation.symbols), dtype=float)))
-
+    Rows are the output's entries and columns the variable's, both in NumPy's
+    (row-major) order.
+    """
     base = np.asarray(values[name], dtype=float)
     flat = np.atleast_1d(base).ravel()
     columns = []
     for i in range(flat.size):
-        up, down = flat.copy(), flat.copy()
-        up[i] += h
-        down[i] -= h
-        vals_up = dict(values, **{name: up.reshape(base.shape) if base.ndim else float(up[0])})
-        vals_down = dict(values, **{name: down.reshape(base.shape) if base.ndim else float(down[0])})
-        columns.append((output(vals_up) - output(vals_down)) / (2 * h))
+        up = reference_output(derivation, _moved(values, name, flat, base.shape, i, h))
+        down = reference_output(derivation, _moved(values, name, flat, base.shape, i, -h))
+        columns.append((np.atleast_1d(np.ravel(up)) - np.atleast_1d(np.ravel(down))) / (2 * h))
     return np.stack(columns, axis=1)
 
 
@@ -109,47 +109,39 @@ def assert_jacobian_matches(derivation, values, tolerance=1e-5):
 
 
 def numeric_gradient(derivation, values, name, h=1e-6):
-    """Central-difference gradient of the scalar loss by `name`, shaped like the variable.
+    """Central-difference gradient of the scalar loss by `name`, shaped like the variable (NumPy shape).
 
     For a non-scalar output (reverse mode's vector-Jacobian product) the loss
     is J = sum(upstream ⊙ output), whose gradient is exactly that product.
     """
-    from matcalc_sym.numeric import evaluate_expression
-
-    inputs = {k: v for k, v in derivation.symbols.items() if k not in derivation.definitions}
     upstream = next((k for k in values if k.startswith("dJ/d")), None)
 
     def loss(vals):
-        out = np.asarray(evaluate_expression(derivation.expression, vals, inputs), dtype=float)
+        out = np.asarray(reference_output(derivation, vals), dtype=float)
         if upstream is None:
             return float(np.sum(out))
-        return float(np.sum(np.asarray(vals[upstream]).reshape(out.shape) * out))
+        return float(np.sum(np.asarray(vals[upstream], dtype=float).reshape(out.shape) * out))
 
     base = np.asarray(values[name], dtype=float)
-    grad = np.zeros(base.shape if base.ndim else ())
     flat = np.atleast_1d(base).ravel()
-    out = np.zeros(flat.size)
-    for i in range(flat.size):
-        up, down = flat.copy(), flat.copy()
-        up[i] += h
-        down[i] -= h
-        shape = base.shape
-        out[i] = (loss(dict(values, **{name: up.reshape(shape) if base.ndim else float(up[0])}))
-                  - loss(dict(values, **{name: down.reshape(shape) if base.ndim else float(down[0])}))) / (2 * h)
-    grad = out.reshape(base.shape) if base.ndim else float(out[0])
-    return grad
+    out = np.array([(loss(_moved(values, name, flat, base.shape, i, h))
+                     - loss(_moved(values, name, flat, base.shape, i, -h))) / (2 * h) for i in range(flat.size)])
+    return out.reshape(base.shape) if base.ndim else float(out[0])
 
 
 def assert_gradient_matches(derivation, values, name, got=None, tolerance=1e-5):
-    """A reverse-mode gradient (shaped like its variable) equals finite differences."""
+    """A reverse-mode gradient equals finite differences of the text: shaped like its variable in
+    denominator layout (a 1-D vector as a column), transposed in numerator layout."""
     expected = np.asarray(numeric_gradient(derivation, values, name), dtype=float)
     if got is None:
         got = derivation.evaluate(values)
         got = got[name] if isinstance(got, dict) else got
-    got = np.asarray(got, dtype=float)
-    if derivation.layout == "numerator" and expected.ndim == 1:
-        expected = expected.reshape(1, -1)
+    got = np.atleast_2d(np.asarray(got, dtype=float))
+    if expected.ndim == 0:
+        expected = expected.reshape(1, 1)
     elif expected.ndim == 1:
         expected = expected.reshape(-1, 1)
-    got = got.reshape(expected.shape) if got.size == expected.size and expected.ndim else got
+    if derivation.layout == "numerator":
+        expected = expected.T
+    assert got.shape == expected.shape, (name, got.shape, expected.shape)
     assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (name, got, expected)
