@@ -181,7 +181,7 @@ class Reference:
         """The free names the text reads, each with its declared NumPy shape (() for a scalar)."""
         assigned: set[str] = set()
         found: dict[str, tuple[str, ...]] = {}
-        for target, expression in _statements(self.source):
+        for target, expression in statements(self.source):
             callees = {id(n.func) for n in ast.walk(expression) if isinstance(n, ast.Call)}
             for node in ast.walk(expression):
                 if not isinstance(node, ast.Name) or id(node) in callees:
@@ -233,7 +233,7 @@ def reference_of(derivation) -> Reference:
                      {**SPELLINGS, **derivation.user_aliases})
 
 
-def _statements(source: str) -> list[tuple[str | None, ast.expr]]:
+def statements(source: str) -> list[tuple[str | None, ast.expr]]:
     """(assigned name or None, expression) per statement, through the parser's character checks."""
     from .parse import _parse_ast, _prepare
 
@@ -279,7 +279,7 @@ class _Evaluator:
 
     def run(self):
         output = None
-        for target, expression in _statements(self.reference.source):
+        for target, expression in statements(self.reference.source):
             output = self.expression(expression)
             if target is not None:
                 self.env[target] = output
@@ -298,18 +298,7 @@ class _Evaluator:
         return output
 
     def expression(self, root: ast.AST):
-        """Bottom-up with an explicit stack: a 20 000-term sum is no deeper for Python than x."""
-        done: dict[int, Any] = {}
-        stack: list[tuple[ast.AST, bool]] = [(root, False)]
-        while stack:
-            node, ready = stack.pop()
-            children = _children(node)
-            if ready:
-                done[id(node)] = self.node(node, [done[id(c)] for c in children])
-                continue
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(children))
-        return done[id(root)]
+        return bottom_up(root, self.node)
 
     def node(self, node: ast.AST, args: list):
         np = self.np
@@ -400,12 +389,28 @@ class _Evaluator:
 
     def _defined(self, definition: str, args: list):
         """A rules file's function: its definition, with the slots u, v, w bound to the arguments."""
-        ((_, expression),) = _statements(definition)
+        ((_, expression),) = statements(definition)
         self.slots.append(dict(zip(("u", "v", "w"), args)))
         try:
             return self.expression(expression)
         finally:
             self.slots.pop()
+
+
+def bottom_up(root: ast.AST, visit: Callable[[ast.AST, list], Any]) -> Any:
+    """`visit(node, values of its children)` from the leaves up, with an explicit stack:
+    a 20 000-term sum is no deeper for Python than x."""
+    done: dict[int, Any] = {}
+    stack: list[tuple[ast.AST, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        children = _children(node)
+        if ready:
+            done[id(node)] = visit(node, [done[id(c)] for c in children])
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children))
+    return done[id(root)]
 
 
 def _children(node: ast.AST) -> list[ast.AST]:

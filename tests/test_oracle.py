@@ -169,3 +169,74 @@ def test_a_swapped_matrix_product_fails_the_check(monkeypatch):
     monkeypatch.setattr(symbolic, "build_array", swapped)
     report = derive("sum(tanh(A@B))", "B", shapes={"A": "n,n", "B": "n,n"}, check=True).check
     assert not report.passed
+
+
+# -- the reference's two spellings: the evaluator and the exported code ------------------------------
+
+ARGUMENTS = {
+    1: ("x",), 2: ("x", "y"), 3: ("x > 0", "x", "y"),
+}
+MATRIX_ONLY = {"trace", "det", "logdet", "inv", "diag", "outer", "norm", "norm1"}
+
+
+def _arity(name: str) -> int:
+    from matcalc_sym.ruletable import default_table
+
+    return max(default_table().function(name).arity)
+
+
+def _run_code(text: str, shapes, values):
+    """Run the generated NumPy code of `text` (our code: numbers, identifiers, fixed templates)."""
+    import math
+
+    from matcalc_sym.reference_code import HELPERS, numpy_statements
+
+    namespace = {"numpy": np, "math": math, **values}
+    exec(HELPERS, namespace)  # noqa: S102 - the package's own fixed helper code
+    result = None
+    with np.errstate(all="ignore"):
+        for target, code in numpy_statements(text, lambda name: name):
+            result = eval(code, namespace)  # noqa: S307 - generated from the syntax tree, see reference_code
+            if target is not None:
+                namespace[target] = result
+    return result
+
+
+def test_every_shipped_function_has_a_reference_value_and_code():
+    from matcalc_sym.reference_code import TEMPLATES
+    from matcalc_sym.ruletable import default_table
+
+    table = default_table()
+    names = {n for n, spec in table.functions.items() if spec.kind != "constant"}
+    assert names <= set(TEMPLATES)
+    assert set(table.aliases) <= set(reference.SPELLINGS)
+    for name in sorted(names):
+        if name in MATRIX_ONLY:
+            continue
+        text = f"{name}({', '.join(ARGUMENTS[_arity(name)])})"
+        for x, y in [(0.3, 0.7), (-0.6, 1.4), (1.7, 2.2)]:
+            try:
+                want = Reference(text)({"x": x, "y": y})
+            except Undefined:
+                assert not np.isfinite(_run_code(text, {}, {"x": x, "y": y})), text
+                continue
+            assert _run_code(text, {}, {"x": x, "y": y}) == pytest.approx(want, rel=1e-12), (text, x)
+
+
+@pytest.mark.parametrize("text", ["trace(A) + det(A) + logdet(A@A.T) + sum(inv(A)) + norm(A) + norm1(A)",
+                                  "sum(diag(v)) + sum(diag(A)) + sum(outer(v, v)) + sum(eye(n)@v) + sum(ones(n))",
+                                  "z = A@v; s = sum(z*v); s**2 + mean(A*v) + sum(A**-1)",
+                                  "sum(max(A, 0.5) * where(A > 0, A, -A)) + dot(v, v) + sum(dot(A, A))"])
+def test_the_exported_code_computes_what_the_reference_computes(text):
+    shapes = {"A": ("n", "n"), "v": ("n",)}
+    values = {"A": np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.2, 0.4, 1.8]]), "v": np.array([0.5, -1.0, 2.0])}
+    want = Reference(text, shapes)(values)
+    assert _run_code(text, shapes, {**values, "n": 3}) == pytest.approx(want, rel=1e-12)
+
+
+def test_the_exported_code_holds_no_input_text():
+    """Names go through name_of and numbers through repr: a comment or string cannot reach the code."""
+    from matcalc_sym.reference_code import numpy_statements
+
+    code = numpy_statements("x**2 + 1e-3 #\"\"\"; import os", lambda name: f"v_{name}")
+    assert code == [(None, "numpy.add(numpy.power(v_x, 2.0), 0.001)")]
