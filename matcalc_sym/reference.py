@@ -20,6 +20,7 @@ import ast
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .errors import MatcalcError
@@ -172,6 +173,11 @@ class Reference:
     functions: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=lambda: dict(SPELLINGS))
 
+    @cached_property
+    def program(self) -> list[tuple[str | None, ast.expr]]:
+        """The statements, read once (a check evaluates the text hundreds of times)."""
+        return statements(self.source)
+
     @property
     def dimensions(self) -> set[str]:
         """Dimension names of the declared shapes (a name such as n then reads as its size)."""
@@ -181,7 +187,7 @@ class Reference:
         """The free names the text reads, each with its declared NumPy shape (() for a scalar)."""
         assigned: set[str] = set()
         found: dict[str, tuple[str, ...]] = {}
-        for target, expression in statements(self.source):
+        for target, expression in self.program:
             callees = {id(n.func) for n in ast.walk(expression) if isinstance(n, ast.Call)}
             for node in ast.walk(expression):
                 if not isinstance(node, ast.Name) or id(node) in callees:
@@ -279,7 +285,7 @@ class _Evaluator:
 
     def run(self):
         output = None
-        for target, expression in statements(self.reference.source):
+        for target, expression in self.reference.program:
             output = self.expression(expression)
             if target is not None:
                 self.env[target] = output
