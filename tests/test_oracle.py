@@ -57,7 +57,7 @@ def test_the_reference_imports_nothing_of_the_translation():
         elif isinstance(node, ast.Import):
             imported |= {a.name for a in node.names}
     assert imported <= {"__future__:annotations", "ast", "math", "collections.abc:Callable",
-                        "collections.abc:Mapping", "dataclasses:dataclass", "dataclasses:field", "typing:Any",
+                        "collections.abc:Mapping", "dataclasses:dataclass", "dataclasses:field", "functools:cached_property", "typing:Any",
                         ".errors:MatcalcError", ".parse:_parse_ast", ".parse:_prepare", "mpmath", "numpy"}, imported
     assert "sympy" not in inspect.getsource(reference).replace("no SymPy", "")
 
