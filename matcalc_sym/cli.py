@@ -99,19 +99,32 @@ def derive_command(
                                 rules=rules or ())
             report_stage("render")
             views = _render_views(derivation, graph, order, views_console) if graph or order else ""
-            failure = None if derivation.check is None or derivation.check.passed else derivation.check.failure
-            return views, _render(derivation, chosen, console, standalone), failure
+            return views, _render(derivation, chosen, console, standalone), _failures(derivation)
 
         views, text, failure = run_limited(task, timeout)
         if views:
             (sys.stderr if views_to_stderr else sys.stdout).write(views)
         _write(text, output)
         if failure is not None:
-            raise CheckFailed(f"check failed: {failure}")
+            raise CheckFailed(failure)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
         raise typer.Exit(_fail(MatcalcError("the expression is nested too deeply"))) from None
+
+
+def _failures(derivation) -> str | None:
+    """What the requested checks (--check, --expand) found wrong, as one sentence; None when nothing.
+
+    Both are checks the user asked for, so either disagreeing is exit status 3
+    (after the derivation is printed, NOT EQUAL panel included).
+    """
+    found = []
+    if derivation.check is not None and not derivation.check.passed:
+        found.append(f"check failed: {derivation.check.failure}")
+    if derivation.expansion is not None and not derivation.expansion.equal:
+        found.append(derivation.expansion.failure)
+    return "; ".join(found) or None
 
 
 def _shape_option(text: str) -> tuple[str, str]:

@@ -122,17 +122,20 @@ def _forward_blocks(derivation, explicit: _Explicit, components):
         else:
             got = written  # a result of the wrong shape: shown whole, and it cannot agree
         start += width
-        blocks.append(ExpansionBlock(name, _forward_words(derivation, name), sympy.ImmutableMatrix(want),
+        blocks.append(ExpansionBlock(name, _forward_words(derivation, name, jacobian), sympy.ImmutableMatrix(want),
                                      sympy.ImmutableMatrix(got), _same_matrices(got, want)))
     return blocks, sympy.ImmutableMatrix(expected), sympy.ImmutableMatrix(written)
 
 
-def _forward_words(derivation, name: str) -> str:
+def _forward_words(derivation, name: str, jacobian) -> str:
     output = derivation.output
+    if jacobian.shape == (1, 1):
+        return f"the derivative ∂{output}/∂{name}"
     if derivation.layout == "denominator":
-        return (f"the Jacobian of {output}'s components by {name}'s entries, transposed "
-                "(denominator layout: a row per entry of the variable)")
-    return f"the Jacobian of {output}'s components by {name}'s entries (numerator layout: a row per component)"
+        return (f"the Jacobian ∂{output}/∂{name}, transposed (denominator layout: a row per entry of {name}, "
+                f"a column per component of {output})")
+    return (f"the Jacobian ∂{output}/∂{name} (numerator layout: a row per component of {output}, "
+            f"a column per entry of {name})")
 
 
 # -- backprop: a gradient (or vector-Jacobian product) per variable ----------
