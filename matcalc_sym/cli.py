@@ -65,8 +65,9 @@ def derive_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
                                                 "extension: .tex .md .json .dot .txt, unless --format is given).")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
-    expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every vector out with N "
-                                               "components and check the result against the scalar Jacobian.")] = None,
+    expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every array out with N "
+                                               "entries per dimension and check the result against sympy.diff of the "
+                                               "components, in its layout; exit status 3 if not equal.")] = None,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
     standalone: Annotated[bool, typer.Option("--standalone", help="LaTeX: a complete document "
                                              "(amsmath, amssymb, bm) that pdflatex compiles.")] = False,
