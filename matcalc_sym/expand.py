@@ -365,21 +365,45 @@ class _Explicit:
             return expr.applyfunc(self.value)
         if isinstance(expr, Elementwise):
             rows, cols = (self._dim(d) for d in expr.shape)
-            return sympy.Matrix(rows, cols, lambda i, j: self._element(expr.body, i, j))
-        if isinstance(expr, sympy.Piecewise) and any(isinstance(v, sympy.MatrixExpr) for v, _ in expr.args):
-            cases = [(self.matrix(v), self.value(c)) for v, c in expr.args]
-            shape = next(m.shape for m, _ in cases)
-            return sympy.Matrix(*shape, lambda i, j: sympy.Piecewise(*[(m[i, j], c) for m, c in cases]))
+            return sympy.Matrix(rows, cols, lambda i, j: self._element(expr.body, i, j, (rows, cols)))
+        if isinstance(expr, sympy.Piecewise):
+            return self._cases(expr)
         return self._element(expr, 0, 0)
 
-    def _element(self, body, i: int, j: int):
-        """Entry (i, j) of an element-wise body; sums and symbols inside are written out too."""
+    def _cases(self, expr: sympy.Piecewise):
+        """A case split of whole arrays (or scalars): each condition written out once, then entry by entry."""
+        conditions = [self._condition(c) for _, c in expr.args]
+        values = [self.value(v) for v, _ in expr.args]
+        if not any(isinstance(v, sympy.MatrixBase) for v in values):
+            return sympy.Piecewise(*zip(values, conditions))
+        matrices = [v if isinstance(v, sympy.MatrixBase) else sympy.Matrix([[v]]) for v in values]
+        shape = next((m.shape for m in matrices if m.shape != (1, 1)), (1, 1))
+        return sympy.Matrix(*shape, lambda i, j: sympy.Piecewise(
+            *[(_entry(m, i, j, shape), c) for m, c in zip(matrices, conditions)]))
+
+    def _condition(self, condition):
+        """A case's condition; one on whole arrays holds where it holds for every element.
+
+        Conditions are meant per element (inside `Elementwise`); a result that
+        puts one on a whole vector has no other single reading, and this one
+        makes it disagree with the per-element derivative wherever the
+        elements' conditions differ, instead of looking at one element.
+        """
+        shapes = {self.matrix(atom.array).shape for atom in _outer_elements(condition)} - {(1, 1)}
+        if not shapes:
+            return self._element(condition, 0, 0)
+        if len(shapes) > 1:
+            raise DeriveError(f"expand: a condition on arrays of different shapes ({condition})")
+        ((rows, cols),) = shapes
+        return sympy.And(*[self._element(condition, i, j, (rows, cols)) for i in range(rows) for j in range(cols)])
+
+    def _element(self, body, i: int, j: int, shape: tuple = (1, 1)):
+        """Entry (i, j) of an element-wise body of `shape`; sums and symbols inside are written out too."""
         replacements = {}
         walk = sympy.preorder_traversal(body)
         for atom in walk:
             if isinstance(atom, Elem):
-                array = self.matrix(atom.array)
-                replacements[atom] = array[i if array.rows > 1 else 0, j if array.cols > 1 else 0]
+                replacements[atom] = _entry(self.matrix(atom.array), i, j, shape)
             elif isinstance(atom, ReduceSum):
                 replacements[atom] = sum(self.matrix(atom.array))
             elif isinstance(atom, (sympy.Trace, sympy.Determinant, LogDet, Norm, Norm1)):
@@ -388,6 +412,32 @@ class _Explicit:
                 continue
             walk.skip()  # written out whole: an element-wise body nested inside has its own shape
         return body.xreplace(replacements).xreplace(self.scalars).xreplace(self.dims)
+
+
+def _outer_elements(expr) -> list:
+    """The `Elem` atoms of `expr` outside any nested element-wise body."""
+    found = []
+    walk = sympy.preorder_traversal(expr)
+    for atom in walk:
+        if isinstance(atom, Elem):
+            found.append(atom)
+            walk.skip()
+    return found
+
+
+def _entry(matrix, i: int, j: int, shape: tuple):
+    """Entry (i, j) of an operand of an element-wise expression of `shape` (a 1×1 operand has one entry).
+
+    The translation broadcasts operands explicitly (𝟙·bᵀ), so an operand of
+    any other shape is not guessed at: which axis it would stretch along is
+    exactly what must not be decided here.
+    """
+    if matrix.shape == (1, 1):
+        return matrix[0, 0]
+    if matrix.shape != tuple(shape):
+        raise DeriveError(f"expand: an element-wise operand of shape {matrix.rows}×{matrix.cols} "
+                          f"in an expression of shape {shape[0]}×{shape[1]}")
+    return matrix[i, j]
 
 
 def _determinant(matrix) -> sympy.Expr:

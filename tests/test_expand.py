@@ -346,3 +346,35 @@ def test_latex_and_markdown_show_the_check():
     wrong = dataclasses.replace(d, expansion=expand_check(_with_result(d, _scaled), 2))
     assert r"\textbf{NOT EQUAL: X}" in wrong.to_latex()
     assert "**NOT EQUAL: X**" in wrong.to_markdown()
+
+
+# -- nothing guessed ----------------------------------------------------------
+
+
+def test_one_condition_on_a_whole_vector_is_not_equal():
+    """relu's mask must be per element; a single condition on all of w ⊙ x is read as 'every element'."""
+    from matcalc_sym.arrays import Elem
+
+    d = derive("sum(relu(w*x))", "w", shapes={"w": "n", "x": "n"}, expand=3)
+    assert d.expansion.equal  # the real result: a per-element mask
+    w, x = d.symbols["w"], d.symbols["x"]
+    whole = sympy.Piecewise((x.T, Elem(w) * Elem(x) > 0), (sympy.ZeroMatrix(1, w.shape[0]), True))
+    wrong = expand_check(dataclasses.replace(d, result=whole), 3)
+    assert not wrong.equal
+    written = wrong.blocks[0].vector_result
+    assert written[0, 0].args[0][1] == sympy.And(*[sympy.Symbol(f"w_{i}", real=True) * sympy.Symbol(f"x_{i}", real=True)
+                                                   > 0 for i in (1, 2, 3)])
+
+
+def test_an_operand_that_is_not_broadcast_yet_is_refused():
+    """Which axis an n×1 operand would stretch along in an n×n body is the translation's to say."""
+    from matcalc_sym.arrays import Elem, Elementwise
+    from matcalc_sym.errors import DeriveError
+
+    d = derive("sum(X*X)", "X", shapes={"X": "n,n", "b": "n"})
+    n = d.symbols["X"].shape[0]
+    b = sympy.MatrixSymbol("b", n, 1)
+    guess = Elementwise(Elem(d.symbols["X"]) * Elem(b), n, n)
+    with pytest.raises(DeriveError, match="operand of shape 3×1 in an expression of shape 3×3"):
+        expand_check(dataclasses.replace(d, result=guess, gradients={"X": guess},
+                                         symbols={**d.symbols, "b": b}), 3)
