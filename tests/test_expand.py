@@ -378,3 +378,13 @@ def test_an_operand_that_is_not_broadcast_yet_is_refused():
     with pytest.raises(DeriveError, match="operand of shape 3×1 in an expression of shape 3×3"):
         expand_check(dataclasses.replace(d, result=guess, gradients={"X": guess},
                                          symbols={**d.symbols, "b": b}), 3)
+
+
+def test_rounding_in_doubles_is_not_a_difference():
+    """(x + 10¹²)² − 10²⁴ − 2·10¹²·x is x², though doubles lose every digit of it; x² + 10⁻⁶ is not."""
+    from matcalc_sym.expand import _same_matrices
+
+    x = sympy.Symbol("x", real=True)
+    cancelling = sympy.Matrix([(x + 10**12) ** 2 - 10**24 - 2 * 10**12 * x])
+    assert _same_matrices(cancelling, sympy.Matrix([x**2]))
+    assert not _same_matrices(cancelling, sympy.Matrix([x**2 + sympy.Rational(1, 10**6)]))
