@@ -51,8 +51,9 @@ def derive(
     `wrt` may be one name, several (a list or "x, y"), or None when the
     expression has exactly one variable. `timeout` (seconds) runs the work in a
     child process that is stopped when time runs out (`LimitExceeded`).
-    `expand=3` also writes every vector out with 3 components and checks the
-    result against the Jacobian of the scalar component functions.
+    `expand=3` also writes every array out with 3 entries per dimension and
+    compares the result, in its layout, with sympy.diff of the scalar component
+    functions, one block per variable (`d.expansion`).
     `check=True` verifies the result and every local derivative (`d.check`).
     """
     if layout not in LAYOUTS:

@@ -65,8 +65,9 @@ def derive_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
                                                 "extension: .tex .md .json .dot .txt, unless --format is given).")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
-    expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every vector out with N "
-                                               "components and check the result against the scalar Jacobian.")] = None,
+    expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every array out with N "
+                                               "entries per dimension and check the result against sympy.diff of the "
+                                               "components, in its layout; exit status 3 if not equal.")] = None,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up after this many seconds (exit status 4).")] = DEFAULT_TIMEOUT,
     standalone: Annotated[bool, typer.Option("--standalone", help="LaTeX: a complete document "
                                              "(amsmath, amssymb, bm) that pdflatex compiles.")] = False,
@@ -99,19 +100,32 @@ def derive_command(
                                 rules=rules or ())
             report_stage("render")
             views = _render_views(derivation, graph, order, views_console) if graph or order else ""
-            failure = None if derivation.check is None or derivation.check.passed else derivation.check.failure
-            return views, _render(derivation, chosen, console, standalone), failure
+            return views, _render(derivation, chosen, console, standalone), _failures(derivation)
 
         views, text, failure = run_limited(task, timeout)
         if views:
             (sys.stderr if views_to_stderr else sys.stdout).write(views)
         _write(text, output)
         if failure is not None:
-            raise CheckFailed(f"check failed: {failure}")
+            raise CheckFailed(failure)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
     except RecursionError:
         raise typer.Exit(_fail(MatcalcError("the expression is nested too deeply"))) from None
+
+
+def _failures(derivation) -> str | None:
+    """What the requested checks (--check, --expand) found wrong, as one sentence; None when nothing.
+
+    Both are checks the user asked for, so either disagreeing is exit status 3
+    (after the derivation is printed, NOT EQUAL panel included).
+    """
+    found = []
+    if derivation.check is not None and not derivation.check.passed:
+        found.append(f"check failed: {derivation.check.failure}")
+    if derivation.expansion is not None and not derivation.expansion.equal:
+        found.append(derivation.expansion.failure)
+    return "; ".join(found) or None
 
 
 def _shape_option(text: str) -> tuple[str, str]:

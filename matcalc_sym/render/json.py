@@ -63,6 +63,7 @@ _expression = expression_to_dict
 
 
 def _expansion_to_dict(expansion) -> dict[str, Any] | None:
+    """The element-wise check; `blocks` (one per wrt variable) and `upstream` were added within schema 1."""
     if expansion is None:
         return None
     return {
@@ -71,4 +72,16 @@ def _expansion_to_dict(expansion) -> dict[str, Any] | None:
         "jacobian": expression_to_dict(expansion.jacobian),
         "vector_result": expression_to_dict(expansion.vector_result),
         "equal": expansion.equal,
+        "upstream": expansion.upstream,
+        "blocks": [_block_to_dict(block) for block in expansion.blocks],
+    }
+
+
+def _block_to_dict(block) -> dict[str, Any]:
+    return {
+        "wrt": block.wrt,
+        "compared": block.compared,
+        "jacobian": expression_to_dict(block.jacobian),
+        "vector_result": expression_to_dict(block.vector_result),
+        "equal": block.equal,
     }

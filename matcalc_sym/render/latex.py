@@ -295,11 +295,49 @@ def body(derivation) -> str:
         lines.append("\\\\\n".join(step_line(step, printer) for step in steps))
         lines.append(r"\end{align*}")
         lines += [text(step.explanation) + r"\par" for step in steps if kind == "combine" and step.explanation]
+    if derivation.expansion is not None:
+        lines += _expansion_latex(derivation, printer)
     lines.append(r"\subsection*{Result}")
     lines.append(r"\begin{equation*}")
     lines.append(r"\boxed{" + _result(derivation, printer) + "}")
     lines.append(r"\end{equation*}")
     return "\n".join(lines) + "\n"
+
+
+#: LaTeX characters up to which a block of the element-wise check prints its written-out matrices
+EXPANSION_SHOWN = 2000
+
+
+def expansion_parts(derivation, printer: MatcalcLatexPrinter) -> tuple[str, list[tuple[str, list[str]]], str]:
+    """The element-wise check for LaTeX and Markdown: a title, (sentence, `aligned` rows) per variable, a verdict.
+
+    The matrices are left out (and the sentence says so) when they would run
+    to pages; the terminal and the JSON output always carry them.
+    """
+    from .terminal import expansion_verdict
+
+    e = derivation.expansion
+    blocks = []
+    for block in e.blocks:
+        sentence = f"By {block.wrt}: {block.compared}: {'equal' if block.equal else 'NOT EQUAL'}."
+        rows = [math_text("sympy.diff") + " &= " + printer.doprint(block.jacobian),
+                math_text("result") + " &= " + printer.doprint(block.vector_result)]
+        if sum(len(row) for row in rows) > EXPANSION_SHOWN:
+            sentence += " (The matrices are too large to print here; the JSON output has them.)"
+            rows = []
+        blocks.append((sentence, rows))
+    return f"Element-wise check (every dimension = {e.size})", blocks, expansion_verdict(derivation)
+
+
+def _expansion_latex(derivation, printer: MatcalcLatexPrinter) -> list[str]:
+    title, blocks, verdict = expansion_parts(derivation, printer)
+    lines = [rf"\subsection*{{{text(title)}}}"]
+    for sentence, rows in blocks:
+        lines.append(text(sentence) + r"\par")
+        if rows:
+            lines += [r"\begin{align*}", "\\\\\n".join(rows), r"\end{align*}"]
+    lines.append(rf"\textbf{{{text(verdict)}}}\par")
+    return lines
 
 
 def _result(derivation, printer: MatcalcLatexPrinter) -> str:

@@ -6,7 +6,7 @@ GitHub's math both know it; `align*` is a document environment they may not).
 
 from __future__ import annotations
 
-from .latex import math_block, printer_for, result_math
+from .latex import expansion_parts, math_block, printer_for, result_math
 
 
 def _inline(value: str) -> str:
@@ -39,5 +39,18 @@ def to_markdown(derivation) -> str:
     explanations = [s.explanation for s in derivation.steps if s.kind == "combine" and s.explanation]
     if explanations:
         lines += ["", "**Why:**", "", *[f"- {_inline(e)}" for e in dict.fromkeys(explanations)]]
+    if derivation.expansion is not None:
+        lines += _expansion(derivation, printer)
     lines += ["", "### Result", "", "$$", rf"\boxed{{{result_math(derivation)}}}", "$$", ""]
     return "\n".join(lines)
+
+
+def _expansion(derivation, printer) -> list[str]:
+    """The element-wise check: a sentence per variable, its matrices in `$$`, the verdict in bold."""
+    title, blocks, verdict = expansion_parts(derivation, printer)
+    lines = ["", f"### {title}"]
+    for sentence, rows in blocks:
+        lines += ["", _inline(sentence)]
+        if rows:
+            lines += ["", "$$", r"\begin{aligned}", "\\\\\n".join(rows), r"\end{aligned}", "$$"]
+    return lines + ["", f"**{_inline(verdict)}**"]

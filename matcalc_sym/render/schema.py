@@ -35,6 +35,35 @@ STEP = {
     "additionalProperties": False,
 }
 
+EXPANSION_BLOCK = {
+    "type": "object",
+    "required": ["wrt", "compared", "jacobian", "vector_result", "equal"],
+    "properties": {
+        "wrt": {"type": "string"},
+        "compared": {"type": "string"},
+        "jacobian": _EXPRESSION,
+        "vector_result": _EXPRESSION,
+        "equal": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+#: `blocks` and `upstream` came later within schema 1, so a reader must not require them
+EXPANSION = {
+    "type": ["object", "null"],
+    "required": ["size", "components", "jacobian", "vector_result", "equal"],
+    "properties": {
+        "size": {"type": "integer"},
+        "components": _EXPRESSION,
+        "jacobian": _EXPRESSION,
+        "vector_result": _EXPRESSION,
+        "equal": {"type": "boolean"},
+        "upstream": {"type": ["string", "null"]},
+        "blocks": {"type": "array", "items": EXPANSION_BLOCK},
+    },
+    "additionalProperties": False,
+}
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "matcalc-sym derivation, schema 1",
@@ -53,7 +82,7 @@ SCHEMA: dict[str, Any] = {
         "result": _EXPRESSION,
         "notes": {"type": "array", "items": {"type": "string"}},
         "steps": {"type": "array", "items": STEP},
-        "expansion": {"type": ["object", "null"]},
+        "expansion": EXPANSION,
         "gradients": {"type": "object", "additionalProperties": _EXPRESSION},
         "check": {
             "type": ["object", "null"],

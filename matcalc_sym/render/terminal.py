@@ -300,22 +300,35 @@ def _result_lines(derivation, width: int, linear_printer: _LinearPrinter | None 
 
 
 def _expansion_panel(derivation, width: int):
-    """The element-wise check: component functions, their Jacobian, the vector result."""
+    """The element-wise check: component functions, then per variable what sympy.diff gives and the result."""
     from rich import box
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
     e = derivation.expansion
-    verdict = "equal: the vector result is the Jacobian of the components" if e.equal else "NOT EQUAL"
-    items = [
-        Text("component functions:"), Text(pretty(e.components, width - 6)),
-        Text("their Jacobian, entry by entry:"), Text(pretty(e.jacobian, width - 6)),
-        Text("the vector result written out:"), Text(pretty(e.vector_result, width - 6)),
-        Text(verdict, style="bold green" if e.equal else "bold red"),
-    ]
+    items = [Text("component functions:"), Text(pretty(e.components, width - 6))]
+    if e.upstream is not None:
+        items.append(Text(f"the upstream gradient {e.upstream} is written out as one symbol per component", style="dim"))
+    for block in e.blocks:
+        items += [
+            Text(f"by {block.wrt}: {block.compared}, from sympy.diff:"), Text(pretty(block.jacobian, width - 6)),
+            Text("the result written out:"), Text(pretty(block.vector_result, width - 6)),
+            Text("equal" if block.equal else "NOT EQUAL", style="green" if block.equal else "bold red"),
+        ]
+    items.append(Text(expansion_verdict(derivation), style="bold green" if e.equal else "bold red"))
     return Panel(Group(*items), title=f"Element-wise check (every dimension = {e.size})",
                  title_align="left", box=box.ROUNDED)
+
+
+def expansion_verdict(derivation) -> str:
+    """One line on the whole element-wise check (the terminal's last line of it; LaTeX and Markdown too)."""
+    e = derivation.expansion
+    if not e.equal:
+        return "NOT EQUAL: " + ", ".join(block.wrt for block in e.blocks if not block.equal)
+    if derivation.rule == "backprop":
+        return "equal: every gradient is what sympy.diff of the components gives"
+    return "equal: the vector result is the Jacobian of the components"
 
 
 def _result_lhs(derivation):
