@@ -6,7 +6,9 @@ package's translation, for the same reason `--check` differentiates
 three kinds of text reach it: identifiers chosen by the caller's `name_of`
 (which must map every input name to a safe Python name), numbers written by
 `repr` of a Python number, and the fixed templates below. Nothing the user
-typed can open a string or a comment in it.
+typed can open a string or a comment in it. The code refers to NumPy as `_np`,
+to `math` as `_math` and to the helpers in `HELPERS`, names starting with `_`
+that no name of the input language can shadow.
 
 `tests/test_oracle.py` runs every template against `reference.Reference` on
 the same inputs, so the two spellings of the NumPy meaning cannot drift apart.
@@ -21,27 +23,27 @@ from .reference import SPELLINGS, ReferenceError, bottom_up, statements
 
 #: how NumPy computes each function of the input language ({0}, {1}, … are the arguments)
 TEMPLATES: dict[str, str] = {
-    "sin": "numpy.sin({0})", "cos": "numpy.cos({0})", "tan": "numpy.tan({0})",
-    "cot": "(1.0 / numpy.tan({0}))", "sec": "(1.0 / numpy.cos({0}))", "csc": "(1.0 / numpy.sin({0}))",
-    "asin": "numpy.arcsin({0})", "acos": "numpy.arccos({0})", "atan": "numpy.arctan({0})",
-    "acot": "numpy.arctan(1.0 / {0})", "asec": "numpy.arccos(1.0 / {0})", "acsc": "numpy.arcsin(1.0 / {0})",
-    "sinh": "numpy.sinh({0})", "cosh": "numpy.cosh({0})", "tanh": "numpy.tanh({0})",
-    "coth": "(1.0 / numpy.tanh({0}))", "sech": "(1.0 / numpy.cosh({0}))", "csch": "(1.0 / numpy.sinh({0}))",
-    "asinh": "numpy.arcsinh({0})", "acosh": "numpy.arccosh({0})", "atanh": "numpy.arctanh({0})",
-    "acoth": "numpy.arctanh(1.0 / {0})", "asech": "numpy.arccosh(1.0 / {0})", "acsch": "numpy.arcsinh(1.0 / {0})",
-    "exp": "numpy.exp({0})", "log": "numpy.log({0})", "log2": "numpy.log2({0})", "log10": "numpy.log10({0})",
-    "sqrt": "numpy.sqrt({0})", "cbrt": "numpy.cbrt({0})", "abs": "numpy.abs({0})",
-    "sigmoid": "(1.0 / (1.0 + numpy.exp(-{0})))", "relu": "numpy.maximum(0.0, {0})",
-    "max": "numpy.maximum({0}, {1})", "min": "numpy.minimum({0}, {1})",
-    "erf": "_each(math.erf, {0})", "erfc": "_each(math.erfc, {0})", "gamma": "_each(math.gamma, {0})",
-    "loggamma": "_each(_loggamma, {0})", "atan2": "numpy.arctan2({0}, {1})", "where": "numpy.where({0}, {1}, {2})",
-    "sum": "numpy.sum({0})", "mean": "numpy.mean({0})", "dot": "numpy.dot({0}, {1})",
-    "trace": "numpy.trace({0})", "det": "numpy.linalg.det({0})", "logdet": "_logdet({0})",
-    "inv": "numpy.linalg.inv({0})", "norm": "numpy.linalg.norm({0})", "norm1": "numpy.sum(numpy.abs({0}))",
-    "diag": "numpy.diag({0})", "outer": "numpy.outer({0}, {1})",
-    "eye": "numpy.eye(int({0}))", "ones": "numpy.ones(int({0}))",
+    "sin": "_np.sin({0})", "cos": "_np.cos({0})", "tan": "_np.tan({0})",
+    "cot": "(1.0 / _np.tan({0}))", "sec": "(1.0 / _np.cos({0}))", "csc": "(1.0 / _np.sin({0}))",
+    "asin": "_np.arcsin({0})", "acos": "_np.arccos({0})", "atan": "_np.arctan({0})",
+    "acot": "_np.arctan(1.0 / {0})", "asec": "_np.arccos(1.0 / {0})", "acsc": "_np.arcsin(1.0 / {0})",
+    "sinh": "_np.sinh({0})", "cosh": "_np.cosh({0})", "tanh": "_np.tanh({0})",
+    "coth": "(1.0 / _np.tanh({0}))", "sech": "(1.0 / _np.cosh({0}))", "csch": "(1.0 / _np.sinh({0}))",
+    "asinh": "_np.arcsinh({0})", "acosh": "_np.arccosh({0})", "atanh": "_np.arctanh({0})",
+    "acoth": "_np.arctanh(1.0 / {0})", "asech": "_np.arccosh(1.0 / {0})", "acsch": "_np.arcsinh(1.0 / {0})",
+    "exp": "_np.exp({0})", "log": "_np.log({0})", "log2": "_np.log2({0})", "log10": "_np.log10({0})",
+    "sqrt": "_np.sqrt({0})", "cbrt": "_np.cbrt({0})", "abs": "_np.abs({0})",
+    "sigmoid": "(1.0 / (1.0 + _np.exp(-{0})))", "relu": "_np.maximum(0.0, {0})",
+    "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
+    "erf": "_each(_math.erf, {0})", "erfc": "_each(__math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
+    "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
+    "sum": "_np.sum({0})", "mean": "_np.mean({0})", "dot": "_np.dot({0}, {1})",
+    "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
+    "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
+    "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
+    "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
 }
-TWO_ARGUMENT_LOG = "(numpy.log({0}) / numpy.log({1}))"
+TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
 #: helpers the templates above use; an exported module defines them once
 HELPERS = '''def _each(function, x):
@@ -50,23 +52,23 @@ HELPERS = '''def _each(function, x):
         try:
             return function(float(t))
         except (ValueError, OverflowError):
-            return math.nan
-    return numpy.vectorize(safe, otypes=[float])(x)
+            return _math.nan
+    return _np.vectorize(safe, otypes=[float])(x)
 
 
 def _loggamma(t):
-    return math.lgamma(t) if t > 0 else math.nan
+    return _math.lgamma(t) if t > 0 else _math.nan
 
 
 def _logdet(a):
-    sign, magnitude = numpy.linalg.slogdet(a)
-    return magnitude if sign > 0 else math.nan
+    sign, magnitude = _np.linalg.slogdet(a)
+    return magnitude if sign > 0 else _math.nan
 '''
 
-_BINARY = {ast.Add: "numpy.add", ast.Sub: "numpy.subtract", ast.Mult: "numpy.multiply",
-           ast.Div: "numpy.divide", ast.Pow: "numpy.power", ast.MatMult: "numpy.matmul"}
-_COMPARE = {ast.Gt: "numpy.greater", ast.GtE: "numpy.greater_equal", ast.Lt: "numpy.less",
-            ast.LtE: "numpy.less_equal"}
+_BINARY = {ast.Add: "_np.add", ast.Sub: "_np.subtract", ast.Mult: "_np.multiply",
+           ast.Div: "_np.divide", ast.Pow: "_np.power", ast.MatMult: "_np.matmul"}
+_COMPARE = {ast.Gt: "_np.greater", ast.GtE: "_np.greater_equal", ast.Lt: "_np.less",
+            ast.LtE: "_np.less_equal"}
 
 
 def numpy_statements(source: str, name_of: Callable[[str], str], *, functions: Mapping[str, str] | None = None,
@@ -100,13 +102,13 @@ class _Printer:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             return f"{_BINARY[type(node.op)]}({args[0]}, {args[1]})"
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            return f"numpy.negative({args[0]})" if isinstance(node.op, ast.USub) else args[0]
+            return f"_np.negative({args[0]})" if isinstance(node.op, ast.USub) else args[0]
         if isinstance(node, ast.Attribute) and node.attr == "T":
-            return f"numpy.transpose({args[0]})"
+            return f"_np.transpose({args[0]})"
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
             return f"{_COMPARE[type(node.ops[0])]}({args[0]}, {args[1]})"
         if isinstance(node, ast.List):
-            return f"numpy.array([{', '.join(args)}], dtype=float)"
+            return f"_np.array([{', '.join(args)}], dtype=float)"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
             return self._call(node.func.id, args)
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
@@ -116,9 +118,9 @@ class _Printer:
             if name in scope:
                 return scope[name]
         if name == "pi":
-            return "numpy.pi"
+            return "_np.pi"
         if name == "E":
-            return "numpy.e"
+            return "_np.e"
         return self.name_of(name)
 
     def _call(self, name: str, args: list[str]) -> str:

@@ -191,7 +191,7 @@ def _run_code(text: str, shapes, values):
 
     from matcalc_sym.reference_code import HELPERS, numpy_statements
 
-    namespace = {"numpy": np, "math": math, **values}
+    namespace = {"_np": np, "_math": math, **values}
     exec(HELPERS, namespace)  # noqa: S102 - the package's own fixed helper code
     result = None
     with np.errstate(all="ignore"):
@@ -239,4 +239,4 @@ def test_the_exported_code_holds_no_input_text():
     from matcalc_sym.reference_code import numpy_statements
 
     code = numpy_statements("x**2 + 1e-3 #\"\"\"; import os", lambda name: f"v_{name}")
-    assert code == [(None, "numpy.add(numpy.power(v_x, 2.0), 0.001)")]
+    assert code == [(None, "_np.add(_np.power(v_x, 2.0), 0.001)")]
