@@ -35,7 +35,7 @@ TEMPLATES: dict[str, str] = {
     "sqrt": "_np.sqrt({0})", "cbrt": "_np.cbrt({0})", "abs": "_np.abs({0})",
     "sigmoid": "(1.0 / (1.0 + _np.exp(-{0})))", "relu": "_np.maximum(0.0, {0})",
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
-    "erf": "_each(_math.erf, {0})", "erfc": "_each(__math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
+    "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
     "sum": "_np.sum({0})", "mean": "_np.mean({0})", "dot": "_np.dot({0}, {1})",
     "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
