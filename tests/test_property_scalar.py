@@ -47,3 +47,23 @@ def test_derive_agrees_with_sympy_diff(text, seed):
         if want is None or have is None:
             continue
         assert agree(want, have, 1e-6), (text, point, want, have)
+        slope = text_slope(text, point)
+        if slope is not None and abs(have.imag) < 1e-12:
+            assert agree(slope, have.real, 1e-6), (text, point, slope, have)
+
+
+def text_slope(text, point, h=1e-8):
+    """d/dx of the text as NumPy reads it (30 digits), where differences with h and 100h agree."""
+    from matcalc_sym.reference import Reference, Undefined
+
+    reference = Reference(text)
+
+    def difference(step):
+        up, down = dict(point, x=point["x"] + step), dict(point, x=point["x"] - step)
+        return float((reference(up, precise=True) - reference(down, precise=True)) / (2 * step))
+
+    try:
+        narrow, wide = difference(h), difference(100 * h)
+    except Undefined:
+        return None
+    return narrow if abs(narrow - wide) <= 1e-5 * max(1.0, abs(narrow)) else None
