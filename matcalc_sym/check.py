@@ -33,6 +33,9 @@ STEP = 1e-6
 FD_TOLERANCE = 1e-5
 SMOOTHNESS = 1e-4
 PRECISION = 30
+#: sympy.diff is a second witness only for expressions within these bounds (it recurses, and slows, with size)
+SYMBOLIC_DEPTH = 120
+SYMBOLIC_NODES = 4000
 #: above this many perturbed entries, compare directional derivatives (as autograd's check_grads does)
 ENTRYWISE_LIMIT = 12
 
@@ -112,6 +115,8 @@ class _ResultCheck:
         self.backprop = derivation.rule == "backprop"
         self.scalar = not self.backprop and not any(self.inputs.values()) and not any(self.wrt_shapes.values())
         self.precise = self.scalar
+        #: sympy.diff recurses on the tree, and a long unevaluated sum is as deep as it is long
+        self.symbolic = self.scalar and _shallow(derivation.expression, SYMBOLIC_DEPTH, SYMBOLIC_NODES)
         entries = sum(_entries(self.wrt_shapes[n], self.dims) for n in derivation.wrt)
         self.directional = entries > ENTRYWISE_LIMIT
 
@@ -129,10 +134,10 @@ class _ResultCheck:
         return _draw(self.rng, tuple(int(d) if d.isdigit() else self.dims[d] for d in shape))
 
     def run(self, points: int):
-        compared = ("sympy.diff", "finite differences") if self.scalar else ("finite differences",)
+        compared = ("sympy.diff", "finite differences") if self.symbolic else ("finite differences",)
         if self.directional:
             compared = ("directional finite differences",)
-        if self.scalar:
+        if self.symbolic:
             self.sympy_reference = self._sympy_reference()
         count, worst = 0, 0.0
         for _ in range(points * 20):
@@ -180,7 +185,7 @@ class _ResultCheck:
         if got is None or any(not np.all(np.isfinite(g)) for g in got):
             return None
         witnesses = [("central differences", expected, FD_TOLERANCE + self._relative_noise(expected))]
-        if self.scalar:
+        if self.symbolic:
             reference = self._evaluate_reference(values)
             if reference is None:
                 return None
@@ -387,6 +392,18 @@ class _ResultCheck:
             return None
         matrix = np.array(entries, dtype=float).reshape(self.sympy_reference.shape)
         return [matrix.T if self.d.layout == "denominator" else matrix]
+
+
+def _shallow(expr, depth: int, nodes: int) -> bool:
+    """At most `depth` levels and `nodes` nodes, found with a bounded walk (no recursion)."""
+    stack, seen = [(expr, 1)], 0
+    while stack:
+        node, level = stack.pop()
+        seen += 1
+        if level > depth or seen > nodes:
+            return False
+        stack.extend((arg, level + 1) for arg in getattr(node, "args", ()))
+    return True
 
 
 def _entries(shape: tuple[str, ...], dims: dict[str, int]) -> int:
