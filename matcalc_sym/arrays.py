@@ -133,6 +133,27 @@ def _has_elem(expr) -> bool:
     return isinstance(expr, Elem) or any(isinstance(a, Elem) for a in sympy.preorder_traversal(expr))
 
 
+def has_free_element(expr) -> bool:
+    """Whether `expr` reads an array element at the current index (so it differs from entry to entry).
+
+    In an element-wise body, Elem(z) > 0 is zᵢ > 0: a condition per entry. An
+    Elem inside an array argument is bound by that array instead: sum(w ⊙ x)
+    is one number, and in Wᵀ(g ⊙ 𝟙[z > 0]) the mask is indexed by the
+    product's own summed index. A case split may be pulled out of an
+    element-wise body, or put in front of a matrix, only when its condition
+    has no free element; otherwise one condition would decide a whole array.
+    """
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Elem):
+            return True
+        if is_array(node) or not isinstance(node, sympy.Basic):
+            continue
+        stack.extend(node.args)
+    return False
+
+
 class Elementwise(MatrixExpr):
     """An array whose entries are `body` evaluated element by element."""
 
