@@ -112,7 +112,32 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     coefficient, core = split(expr)
     if core is not None and isinstance(coefficient, sympy.Piecewise) and not has_free_element(coefficient):
         return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
+    pieces = _whole_cases(core)
+    if pieces is not None:
+        return sympy.Piecewise(*[(join(coefficient, value), condition) for value, condition in pieces])
     return expr
+
+
+def _whole_cases(core) -> list | None:
+    """The pieces of an element-wise body (or its transpose) split on conditions that read no element.
+
+    Such a split decides the whole array at once (x for b + w·x > 0, else 0),
+    so it reads as one case split of arrays, as forward mode writes it; a
+    condition with an element in it stays inside the body, as a mask.
+    """
+    from .algebra import transpose
+    from .arrays import Elementwise, has_free_element
+
+    transposed = isinstance(core, sympy.Transpose)
+    inner = core.arg if transposed else core
+    if not isinstance(inner, Elementwise) or not isinstance(inner.body, sympy.Piecewise) \
+            or any(has_free_element(condition) for _, condition in inner.body.args):
+        return None
+    pieces = []
+    for value, condition in inner.body.args:
+        array = Elementwise(value, *inner.shape)
+        pieces.append((transpose(array) if transposed else array, condition))
+    return pieces
 
 
 def _simplify_body(body: sympy.Basic) -> sympy.Basic:

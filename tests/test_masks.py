@@ -175,6 +175,49 @@ def test_masks_match_a_numpy_reference(case, name, mode):
     assert compared == 4
 
 
+@pytest.mark.parametrize(("case", "name"), [("net", "W1"), ("relu(w*(W@w))", "w"), ("leaky", "W"),
+                                            ("nested", "V"), ("matrix relu", "X")])
+def test_masks_render_in_every_format(case, name):
+    text, shapes, _ = CASES[case]
+    d = derive(text, name, shapes=shapes, mode="reverse")
+    plain = d.to_text()
+    assert "𝟙[" in plain and "otherwise" not in plain  # indicator ⊙ …, never a brace over a whole array
+    latex = d.to_latex(standalone=True)
+    assert r"\mathbb{1}\left[" in latex and r"\begin{cases}" not in latex
+    assert r"\mathbb{1}\left[" in d.to_markdown()
+    data = d.to_dict()
+    assert "where(" in data["result"]["text"] and "Piecewise" not in data["result"]["text"]
+    assert str(d)
+
+
+def test_two_layer_net_simplifies_to_an_element_wise_mask():
+    """Issue 18: (𝟙[W₁x + b₁ > 0] ⊙ W₂ᵀ(2o − 2y))·xᵀ, not {W₂ᵀ(2o − 2y) for W₁x + b₁ > 0; 0 otherwise}·xᵀ."""
+    text, shapes, _ = CASES["net"]
+    d = derive(text, "W1", shapes=shapes)
+    simplified = [s for s in d.steps if s.kind == "simplify"]
+    assert simplified
+    coefficient_free = d.result
+    assert isinstance(coefficient_free, sympy.MatMul)
+    mask, row = coefficient_free.args[-2:]
+    assert str(row) == "x.T"
+    assert isinstance(mask, Elementwise) and isinstance(mask.body, sympy.Piecewise)
+    (value, condition), (zero, otherwise) = mask.body.args
+    assert str(condition) == "W1*x + b1 > 0" and zero == 0 and otherwise == sympy.true
+    result_text = d.to_text().split("Result")[-1]
+    assert "𝟙[W₁⋅x + b₁ > 0] ⊙" in result_text
+
+
+def test_a_scalar_condition_stays_one_case_split():
+    """max(0, w·x + b) by w: the condition involves no element, so the whole gradient has one case split."""
+    for mode in ("auto", "forward", "reverse"):
+        d = derive("max(0, dot(w, x) + b)", "w", shapes={"w": "n", "x": "n"}, mode=mode)
+        assert isinstance(d.result, sympy.Piecewise), (mode, d.result)
+        ((value, condition), (zero, otherwise)) = d.result.args
+        assert str(value) == "x.T" and str(zero) == "0" and otherwise == sympy.true
+        assert not has_free_element(condition)
+        assert "otherwise" in d.to_text() and "𝟙[" not in d.to_text().split("Result")[-1]
+
+
 def test_free_elements_are_read_at_the_current_index_only():
     n = sympy.Symbol("n", integer=True, positive=True)
     w, x = sympy.MatrixSymbol("w", n, 1), sympy.MatrixSymbol("x", n, 1)
