@@ -61,6 +61,11 @@ CASES = {
                lambda v: np.sum(relu(v["W"] @ relu(v["V"] @ v["x"])))),
     "nested weighted": ("v@relu(W@relu(V@x))", {"x": "n", "V": "m,n", "W": "k,m", "v": "k"},
                         lambda v: v["v"] @ relu(v["W"] @ relu(v["V"] @ v["x"]))),
+    # a mask per entry and one scalar condition in the same case split: 𝟙[Wx > 0 ∧ Σ relu(Wx) > 1]
+    "scalar of masks": ("max(0, sum(relu(W@x)) - 1)", {"x": "n", "W": "m,n"},
+                        lambda v: max(0.0, np.sum(relu(v["W"] @ v["x"])) - 1)),
+    "squared relu": ("sum(relu(X@W + b)**2)", {"X": "N,n", "W": "n,m", "b": "m"},
+                     lambda v: np.sum(relu(v["X"] @ v["W"] + v["b"]) ** 2)),
 }
 
 DIMS = {"n": 3, "m": 4, "k": 2, "N": 5}
@@ -91,6 +96,10 @@ RUNS = [
     ("nested", "V", ("auto", "reverse")),
     ("nested weighted", "x", ("auto", "forward", "reverse")),
     ("nested weighted", "W", ("auto", "reverse")),
+    ("scalar of masks", "x", ("auto", "forward", "reverse")),
+    ("scalar of masks", "W", ("auto", "reverse")),
+    ("squared relu", "b", ("auto", "reverse")),
+    ("squared relu", "W", ("auto", "reverse")),
 ]
 
 
@@ -188,6 +197,28 @@ def test_masks_render_in_every_format(case, name):
     data = d.to_dict()
     assert "where(" in data["result"]["text"] and "Piecewise" not in data["result"]["text"]
     assert str(d)
+
+
+@pytest.mark.parametrize(("case", "name"), [("net", "W1"), ("relu(w*(W@w))", "w"), ("nested", "V"),
+                                            ("scalar of masks", "W"), ("squared relu", "b")])
+def test_exported_numpy_code_matches_the_reference(case, name):
+    """The generated f_and_grad gives the reference's gradient (a mask and a scalar condition broadcast)."""
+    text, shapes, f = CASES[case]
+    d = derive(text, name, shapes=shapes, mode="reverse")
+    namespace: dict = {}
+    exec(compile(d.to_numpy(), "exported.py", "exec"), namespace)  # the code the tool generated, not user text
+    rng = np.random.default_rng(7)
+    values = _draw(rng, shapes)
+    upstream = _upstream_name(d)
+    weights = rng.uniform(-2, 2, size=np.shape(f(values))) if upstream is not None else None
+    expected = _expected(d, f, values, name, weights)
+    assert expected is not None
+    inputs = dict(values)
+    if upstream is not None:  # the exported module declares the upstream gradient of a vector as a column
+        name_in_code = namespace["UPSTREAM"]
+        inputs[name_in_code] = weights.reshape(-1, 1) if len(namespace["SHAPES"][name_in_code]) == 2 else weights
+    _, gradient = namespace["f_and_grad"](**inputs)
+    assert np.allclose(np.reshape(gradient, expected.shape), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_two_layer_net_simplifies_to_an_element_wise_mask():
