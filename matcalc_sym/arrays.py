@@ -440,3 +440,13 @@ class ReduceSum(NamedCall, sympy.Expr):
 def ones_row(n) -> sympy.MatrixExpr:
     """𝟙ᵀ, the row of n ones."""
     return Ones(1, n)
+
+
+def _scope_case_splits() -> None:
+    """SymPy folds the case splits in every condition it builds; see `scoped_fold` for why that must stop at arrays."""
+    from .scoped_fold import install
+
+    install()
+
+
+_scope_case_splits()

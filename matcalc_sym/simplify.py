@@ -164,26 +164,11 @@ def _fold_cases(body: sympy.Basic) -> sympy.Basic:
     once (a wrong derivative). So every element and every scalar made from
     whole arrays (sum(w ⊙ x), trace(A)) is an opaque symbol while folding.
     """
-    hidden, restore = _opaque_arrays(body)
-    folded = relu_on_active_branch(sympy.piecewise_fold(hidden)).xreplace(restore)
+    from .scoped_fold import opaque_arrays, sympy_piecewise_fold
+
+    hidden, restore = opaque_arrays(body)
+    folded = relu_on_active_branch(sympy_piecewise_fold(hidden)).xreplace(restore)
     return folded if _cost(folded) <= _cost(body) else body
-
-
-def _opaque_arrays(expr: sympy.Basic) -> tuple[sympy.Basic, dict]:
-    """`expr` with each Elem(…) and each scalar function of arrays replaced by a real Dummy; and the way back."""
-    from .arrays import Elem, is_array
-
-    hide: dict = {}
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, sympy.Basic):
-            continue
-        if isinstance(node, Elem) or any(is_array(a) for a in node.args):
-            hide.setdefault(node, sympy.Dummy("e", real=True))
-            continue
-        stack.extend(node.args)
-    return expr.xreplace(hide), {dummy: node for node, dummy in hide.items()}
 
 
 def relu_on_active_branch(expr: sympy.Basic) -> sympy.Basic:

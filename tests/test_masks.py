@@ -17,7 +17,8 @@ import pytest
 import sympy
 
 from matcalc_sym import derive
-from matcalc_sym.arrays import Elem, Elementwise, has_free_element, is_array
+from matcalc_sym.arrays import Elem, Elementwise, ReduceSum, has_free_element, is_array
+from matcalc_sym.numeric import evaluate_expression
 from matcalc_sym.simplify import readable_array
 
 H = 1e-6
@@ -29,6 +30,10 @@ def relu(z):
 
 NET = "h = max(0, W1@x + b1); o = W2@h + b2; L = sum((o - y)**2)"
 NET_SHAPES = {"W1": "m,n", "x": "n", "b1": "m", "W2": "k,m", "b2": "k", "y": "k"}
+
+
+def leaky(z):
+    return np.where(z > 0, z, 0.1 * z)
 
 
 def net(v):
@@ -66,6 +71,15 @@ CASES = {
                         lambda v: max(0.0, np.sum(relu(v["W"] @ v["x"])) - 1)),
     "squared relu": ("sum(relu(X@W + b)**2)", {"X": "N,n", "W": "n,m", "b": "m"},
                      lambda v: np.sum(relu(v["X"] @ v["W"] + v["b"]) ** 2)),
+    # a case split inside a product, inside a later condition: SymPy folds conditions as it builds them
+    "leaky then relu": ("sum(relu(U@where(W@x > 0, W@x, 0.1*(W@x))))", {"x": "n", "W": "m,n", "U": "k,m"},
+                        lambda v: np.sum(relu(v["U"] @ leaky(v["W"] @ v["x"])))),
+    "leaky then relu, named": ("z = W@x; h = where(z > 0, z, 0.1*z); L = sum(relu(U@h))",
+                               {"x": "n", "W": "m,n", "U": "k,m"},
+                               lambda v: np.sum(relu(v["U"] @ leaky(v["W"] @ v["x"])))),
+    # … and inside a sum inside a condition
+    "relu of a leaky sum": ("max(0, sum(where(W@x > 0, W@x, 0.1*(W@x))) - 1)", {"x": "n", "W": "m,n"},
+                            lambda v: max(0.0, np.sum(leaky(v["W"] @ v["x"])) - 1)),
 }
 
 DIMS = {"n": 3, "m": 4, "k": 2, "N": 5}
@@ -100,6 +114,13 @@ RUNS = [
     ("scalar of masks", "W", ("auto", "reverse")),
     ("squared relu", "b", ("auto", "reverse")),
     ("squared relu", "W", ("auto", "reverse")),
+    ("leaky then relu", "x", ("auto", "forward", "reverse")),
+    ("leaky then relu", "W", ("auto", "reverse")),
+    ("leaky then relu", "U", ("auto", "reverse")),
+    ("leaky then relu, named", "x", ("auto", "forward", "reverse")),
+    ("leaky then relu, named", "W", ("auto", "reverse")),
+    ("relu of a leaky sum", "x", ("auto", "forward", "reverse")),
+    ("relu of a leaky sum", "W", ("auto", "reverse")),
 ]
 
 
@@ -175,6 +196,8 @@ def test_masks_match_a_numpy_reference(case, name, mode):
         if expected is None:
             continue
         inputs = dict(values, **({upstream: weights} if upstream is not None else {}))
+        translated = evaluate_expression(d.expression, values, d.symbols)  # the input as the package reads it
+        assert np.allclose(np.ravel(translated), np.ravel(output)), (translated, output)
         got = np.asarray(d.evaluate(inputs), dtype=float)
         assert got.shape == expected.shape, (got.shape, expected.shape)
         assert np.allclose(got, expected, rtol=1e-5, atol=1e-5), (values, got, expected)
@@ -254,8 +277,6 @@ def test_free_elements_are_read_at_the_current_index_only():
     w, x = sympy.MatrixSymbol("w", n, 1), sympy.MatrixSymbol("x", n, 1)
     W = sympy.MatrixSymbol("W", n, n)
     dot = Elementwise(Elem(w) * Elem(x), n, 1)
-    from matcalc_sym.arrays import ReduceSum
-
     assert has_free_element(Elem(w) > 0)
     assert has_free_element(sympy.Piecewise((1, Elem(W * w) > 0), (0, True)))
     assert not has_free_element(ReduceSum(dot) > 0)  # w·x is one number: its elements are summed over
@@ -279,7 +300,25 @@ def test_simplify_never_moves_a_mask_across_a_matrix_product():
     assert product.array.has(sympy.Piecewise)  # the inner mask stays inside the product
     values = {"w": np.array([0.5, -1.0, 2.0]), "g": np.array([1.0, 2.0, -0.5]),
               "W": np.array([[1.0, -2.0, 0.5], [0.3, 1.0, -1.0], [2.0, 0.1, 1.0]])}
-    from matcalc_sym.numeric import evaluate_expression
-
     symbols = {"w": w, "g": g, "W": W}
     assert np.allclose(evaluate_expression(simplified, values, symbols), evaluate_expression(outer, values, symbols))
+
+
+def test_building_a_case_split_does_not_fold_through_an_element():
+    """SymPy folds every condition it builds; an inner mask in U·(…) must stay inside the product."""
+    m, k = sympy.Symbol("m", integer=True, positive=True), sympy.Symbol("k", integer=True, positive=True)
+    z, U = sympy.MatrixSymbol("z", m, 1), sympy.MatrixSymbol("U", k, m)
+    leaky = Elementwise(sympy.Piecewise((Elem(z), Elem(z) > 0), (Elem(z) / 10, True)), m, 1)
+    condition = Elem(sympy.MatMul(U, leaky)) > 0
+    mask = sympy.Piecewise((1, condition), (0, True))
+    assert mask.args[0].cond == condition  # not ITE(z > 0, U·z > 0, U·z/10 > 0)
+    total = sympy.Piecewise((1, ReduceSum(leaky) > 1), (0, True))
+    assert total.args[0].cond == (ReduceSum(leaky) > 1)  # not folded through the sum either
+
+
+def test_folding_plain_sympy_expressions_is_unchanged():
+    from matcalc_sym.scoped_fold import fold_cases, sympy_piecewise_fold
+
+    x, y = sympy.symbols("x y", real=True)
+    expression = x * sympy.Piecewise((x, x < 1), (1, True)) + sympy.Piecewise((y, y > 0), (0, True))
+    assert fold_cases(expression) == sympy_piecewise_fold(expression)
