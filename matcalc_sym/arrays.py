@@ -257,6 +257,8 @@ class Elementwise(MatrixExpr):
         rows, cols = (d if isinstance(d, sympy.Basic) else sympy.Integer(d) for d in (rows, cols))
         if isinstance(body, Elem) and body.array.shape == (rows, cols):
             return body.array
+        if isinstance(body, sympy.logic.boolalg.BooleanAtom):  # w > w: a condition that holds nowhere (or
+            return MatrixExpr.__new__(cls, body, rows, cols)   # everywhere) stays a condition, not false·𝟙
         if not _has_elem(body):
             if body == 0:
                 return ZeroMatrix(rows, cols)

@@ -322,3 +322,16 @@ def test_folding_plain_sympy_expressions_is_unchanged():
     x, y = sympy.symbols("x y", real=True)
     expression = x * sympy.Piecewise((x, x < 1), (1, True)) + sympy.Piecewise((y, y > 0), (0, True))
     assert fold_cases(expression) == sympy_piecewise_fold(expression)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("sum(where(w > w, w, 0.1*w))", lambda w: np.full((1, w.size), 0.1)),  # holds nowhere
+    ("sum(where(w >= w, w, 0.1*w))", lambda w: np.ones((1, w.size))),  # holds everywhere
+])
+def test_a_condition_decided_when_built_is_a_constant_mask(text, expected):
+    """w > w is False for every entry: SymPy decides it at once, and false·𝟙 was an internal TypeError."""
+    for mode in ("forward", "reverse"):
+        d = derive(text, "w", shapes={"w": "n"}, mode=mode, check=True)
+        assert d.check.passed, d.check.failure
+        w = np.array([0.5, -1.5, 2.0])
+        assert np.allclose(d.evaluate({"w": w}), expected(w))
