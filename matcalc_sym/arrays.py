@@ -206,10 +206,13 @@ def _display(body: sympy.Basic, cases: str = "indicator") -> sympy.Basic:
 
     split = _indicators if cases == "indicator" else _wheres
 
-    def rule(expr):
-        if is_element_case_split(expr):
-            expr = split(expr)
+    def products(expr):
         return build(expr) if hadamard(expr) else expr
+
+    def rule(expr):
+        if is_element_case_split(expr):  # its pieces are done; the masks times them are new products
+            return _bottom_up_scalars(split(expr), products)
+        return products(expr)
 
     return _bottom_up_scalars(body, rule)
 

@@ -335,3 +335,12 @@ def test_a_condition_decided_when_built_is_a_constant_mask(text, expected):
         assert d.check.passed, d.check.failure
         w = np.array([0.5, -1.5, 2.0])
         assert np.allclose(d.evaluate({"w": w}), expected(w))
+
+
+def test_each_piece_of_a_leaky_mask_is_an_element_wise_product():
+    """where(z > 0, g, g/10) prints as 𝟙[z ≤ 0] ⊙ g/10 + 𝟙[z > 0] ⊙ g, every mask times its piece with ⊙."""
+    text, shapes, _ = CASES["leaky vector"]
+    d = derive(text, "x", shapes=shapes, mode="reverse")
+    result = d.to_text().split("Result")[-1]
+    assert "𝟙[W⋅x ≤ 0] ⊙" in result and "𝟙[W⋅x > 0] ⊙" in result
+    assert "where(W*x > 0, (dJ/dy), (dJ/dy)/10)" in d.to_dict()["result"]["text"]
