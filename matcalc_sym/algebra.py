@@ -198,6 +198,8 @@ def transpose(m):
         return join(coefficient, core.arg)
     if isinstance(core, OneMatrix):
         return join(coefficient, Ones(core.shape[1], core.shape[0]))
+    if isinstance(core, ZeroMatrix):
+        return ZeroMatrix(core.shape[1], core.shape[0])
     return join(coefficient, Transpose(core))
 
 

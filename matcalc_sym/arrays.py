@@ -112,8 +112,86 @@ def _needs_parens(factor) -> bool:
     return False
 
 
-def _display(body: sympy.Basic) -> sympy.Basic:
-    """Products of two or more array elements shown as ⊙ (w ⊙ x, not w·x)."""
+class Indicator(sympy.Expr):
+    """Display-only: 𝟙[c], 1 for each entry where the element-wise condition c holds and 0 elsewhere.
+
+    A case split inside an element-wise body is a mask, one condition per
+    entry; printed as a brace it reads as one condition on the whole array
+    (`{W₂ᵀ(2o − 2y) for W₁x + b₁ > 0; 0 otherwise}·xᵀ`), so it prints as
+    𝟙[W₁x + b₁ > 0] ⊙ W₂ᵀ(2o − 2y) instead, the way textbooks write masks.
+    """
+
+    is_commutative = True
+
+    @property
+    def precedence(self) -> int:
+        from sympy.printing.precedence import PRECEDENCE
+
+        return PRECEDENCE["Atom"]
+
+    def _sympystr(self, printer):
+        return f"where({printer._print(self.args[0])}, 1, 0)"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        form = prettyForm(*printer._print(self.args[0]).parens("[", "]"))
+        return prettyForm(*form.left("𝟙"), binding=prettyForm.ATOM)
+
+    def _latex(self, printer, exp=None):
+        body = rf"\mathbb{{1}}\left[{printer._print(self.args[0])}\right]"
+        return body if exp is None else f"{body}^{{{exp}}}"
+
+
+class WhereDisplay(sympy.Expr):
+    """Display-only, one-line form of an element-wise case split: where(c, a, b), as NumPy reads it."""
+
+    is_commutative = True
+
+    @property
+    def precedence(self) -> int:
+        from sympy.printing.precedence import PRECEDENCE
+
+        return PRECEDENCE["Func"]
+
+    def _sympystr(self, printer):
+        return f"where({', '.join(printer._print(a) for a in self.args)})"
+
+
+def is_element_case_split(expr) -> bool:
+    """A case split with a condition per entry (it reads an array element): a mask, not one split of an array."""
+    return isinstance(expr, sympy.Piecewise) and any(has_free_element(c) for _, c in expr.args)
+
+
+def _indicators(cases: sympy.Piecewise) -> sympy.Basic:
+    """Σ 𝟙[cₖ and no earlier c] ⊙ valueₖ: each piece of the case split as a mask times its value."""
+    terms, earlier = [], []
+    for value, condition in cases.args:
+        holds = sympy.And(condition, *[sympy.Not(c) for c in earlier])
+        earlier.append(condition)
+        if value == 0 or holds == sympy.false:
+            continue
+        mask = Indicator(holds)
+        terms.append(mask if value == 1 else sympy.Mul(mask, value))
+    return sympy.Add(*terms)
+
+
+def _wheres(cases: sympy.Piecewise) -> sympy.Basic:
+    """where(c₁, a₁, where(c₂, a₂, …)): the case split as nested NumPy `where`s."""
+    (*pieces, (last, _)) = cases.args
+    result = last
+    for value, condition in reversed(pieces):
+        result = WhereDisplay(condition, value, result)
+    return result
+
+
+def _display(body: sympy.Basic, cases: str = "indicator") -> sympy.Basic:
+    """An element-wise body as it prints: w ⊙ x, not w·x; a per-entry case split as masks or `where`s.
+
+    `cases` is "indicator" (𝟙[z > 0] ⊙ g, for the 2-D and LaTeX forms) or
+    "where" (where(z > 0, g, 0), the one-line form in the input language).
+    Arrays inside the body are not entered: each prints its own body.
+    """
 
     def array_factor(f) -> bool:
         return _has_elem(f) and not (isinstance(f, sympy.Pow) and f.exp.is_negative)
@@ -123,14 +201,55 @@ def _display(body: sympy.Basic) -> sympy.Basic:
 
     def build(expr):
         others = [f for f in expr.args if not array_factor(f)]
-        arrays = [f for f in expr.args if array_factor(f)]
+        arrays = sorted((f for f in expr.args if array_factor(f)), key=lambda f: not isinstance(f, Indicator))
         return sympy.Mul(*others, HadamardDisplay(*arrays), evaluate=False) if others else HadamardDisplay(*arrays)
 
-    return body.replace(hadamard, build)
+    split = _indicators if cases == "indicator" else _wheres
+
+    def products(expr):
+        return build(expr) if hadamard(expr) else expr
+
+    def rule(expr):
+        if is_element_case_split(expr):  # its pieces are done; the masks times them are new products
+            return _bottom_up_scalars(split(expr), products)
+        return products(expr)
+
+    return _bottom_up_scalars(body, rule)
+
+
+def _bottom_up_scalars(expr, rule):
+    """`rule` applied bottom-up to the scalar part of `expr`, not inside arrays or elements (they print themselves)."""
+    if not isinstance(expr, sympy.Basic) or isinstance(expr, Elem) or is_array(expr) or not expr.args:
+        return expr
+    args = tuple(_bottom_up_scalars(a, rule) for a in expr.args)
+    if args != expr.args:
+        expr = expr.func(*args)
+    return rule(expr)
 
 
 def _has_elem(expr) -> bool:
     return isinstance(expr, Elem) or any(isinstance(a, Elem) for a in sympy.preorder_traversal(expr))
+
+
+def has_free_element(expr) -> bool:
+    """Whether `expr` reads an array element at the current index (so it differs from entry to entry).
+
+    In an element-wise body, Elem(z) > 0 is zᵢ > 0: a condition per entry. An
+    Elem inside an array argument is bound by that array instead: sum(w ⊙ x)
+    is one number, and in Wᵀ(g ⊙ 𝟙[z > 0]) the mask is indexed by the
+    product's own summed index. A case split may be pulled out of an
+    element-wise body, or put in front of a matrix, only when its condition
+    has no free element; otherwise one condition would decide a whole array.
+    """
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Elem):
+            return True
+        if is_array(node) or not isinstance(node, sympy.Basic):
+            continue
+        stack.extend(node.args)
+    return False
 
 
 class Elementwise(MatrixExpr):
@@ -141,6 +260,8 @@ class Elementwise(MatrixExpr):
         rows, cols = (d if isinstance(d, sympy.Basic) else sympy.Integer(d) for d in (rows, cols))
         if isinstance(body, Elem) and body.array.shape == (rows, cols):
             return body.array
+        if isinstance(body, sympy.logic.boolalg.BooleanAtom):  # w > w: a condition that holds nowhere (or
+            return MatrixExpr.__new__(cls, body, rows, cols)   # everywhere) stays a condition, not false·𝟙
         if not _has_elem(body):
             if body == 0:
                 return ZeroMatrix(rows, cols)
@@ -159,15 +280,16 @@ class Elementwise(MatrixExpr):
 
     @property
     def precedence(self) -> int:
+        """The precedence of the body as it prints: a mask 𝟙[c] ⊙ g is a product, so (𝟙[c] ⊙ g)·xᵀ."""
         from sympy.printing.precedence import precedence
 
-        return precedence(self.body)
+        return precedence(_indicators(self.body) if is_element_case_split(self.body) else self.body)
 
     def _entry(self, i, j, **kwargs):
         return self.body.replace(lambda e: isinstance(e, Elem), lambda e: e.array[i, j])
 
     def _sympystr(self, printer):
-        return printer._print(_display(self.body))
+        return printer._print(_display(self.body, cases="where"))
 
     def _pretty(self, printer):
         return printer._print(_display(self.body))
@@ -323,3 +445,13 @@ class ReduceSum(NamedCall, sympy.Expr):
 def ones_row(n) -> sympy.MatrixExpr:
     """𝟙ᵀ, the row of n ones."""
     return Ones(1, n)
+
+
+def _scope_case_splits() -> None:
+    """SymPy folds the case splits in every condition it builds; see `scoped_fold` for why that must stop at arrays."""
+    from .scoped_fold import install
+
+    install()
+
+
+_scope_case_splits()

@@ -186,10 +186,16 @@ class _Interpreter:
                 inner[s] = self.env[s]
             else:
                 raise DeriveError(f"evaluate needs a value for {s}")
-        arguments = list(inner)
+        used = body.free_symbols  # an element inside a replaced sum is not an argument of the body
+        arguments = [a for a in inner if a in used]
+        values = [inner[a] for a in arguments]
+        if any(np.ndim(v) for v in values):
+            # entry by entry, as the body means: a mask 𝟙[zᵢ > 0] and a scalar condition s > 0 meet in
+            # lambdify's logical_and.reduce((z > 0, s > 0)), which NumPy refuses for unequal shapes
+            values = list(np.broadcast_arrays(*values))
         function = sympy.lambdify(arguments, body, modules="numpy")
         try:
-            return function(*[inner[a] for a in arguments])
+            return function(*values)
         except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, entry by entry
             function = sympy.lambdify(arguments, body, modules="mpmath")
-            return np.vectorize(function, otypes=[float])(*[inner[a] for a in arguments])
+            return np.vectorize(function, otypes=[float])(*values)

@@ -93,10 +93,11 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
 
     SymPy's own simplify recurses without end on matrix expressions, so it
     never sees them: only the scalar bodies of `Elementwise` arrays are
-    simplified, and c·M with c piecewise becomes a piecewise matrix.
+    simplified, and c·M with c piecewise becomes a piecewise matrix — only
+    when c's conditions read no array element (one condition for all of M).
     """
     from .algebra import join, split
-    from .arrays import Elementwise
+    from .arrays import Elementwise, has_free_element
 
     def body(e):
         return Elementwise(_simplify_body(e.body), *e.shape)
@@ -109,9 +110,34 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     expr = _scalars_out(flatten_elements(expr))
     expr = _fewer_transposes(expr)
     coefficient, core = split(expr)
-    if core is not None and isinstance(coefficient, sympy.Piecewise):
+    if core is not None and isinstance(coefficient, sympy.Piecewise) and not has_free_element(coefficient):
         return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
+    pieces = _whole_cases(core)
+    if pieces is not None:
+        return sympy.Piecewise(*[(join(coefficient, value), condition) for value, condition in pieces])
     return expr
+
+
+def _whole_cases(core) -> list | None:
+    """The pieces of an element-wise body (or its transpose) split on conditions that read no element.
+
+    Such a split decides the whole array at once (x for b + w·x > 0, else 0),
+    so it reads as one case split of arrays, as forward mode writes it; a
+    condition with an element in it stays inside the body, as a mask.
+    """
+    from .algebra import transpose
+    from .arrays import Elementwise, has_free_element
+
+    transposed = isinstance(core, sympy.Transpose)
+    inner = core.arg if transposed else core
+    if not isinstance(inner, Elementwise) or not isinstance(inner.body, sympy.Piecewise) \
+            or any(has_free_element(condition) for _, condition in inner.body.args):
+        return None
+    pieces = []
+    for value, condition in inner.body.args:
+        array = Elementwise(value, *inner.shape)
+        pieces.append((transpose(array) if transposed else array, condition))
+    return pieces
 
 
 def _simplify_body(body: sympy.Basic) -> sympy.Basic:
@@ -119,13 +145,30 @@ def _simplify_body(body: sympy.Basic) -> sympy.Basic:
 
     try:
         if body.has(sympy.Piecewise):
-            body = relu_on_active_branch(sympy.piecewise_fold(body))
+            body = _fold_cases(body)
         if any(isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixSymbol)
                for a in body.atoms(Elem) for e in sympy.preorder_traversal(a.array)):
             return body  # SymPy's scalar rewrites do not all accept matrix sums inside an element
         return readable(body)
     except (TypeError, ValueError, AttributeError):  # a rewrite SymPy cannot do here: keep the body
         return body
+
+
+def _fold_cases(body: sympy.Basic) -> sympy.Basic:
+    """One case split for the body's per-element conditions, when that is shorter; never across arrays.
+
+    `piecewise_fold` and max(0, z) → z would otherwise reach into the arrays
+    an element reads: in (W·w)ᵢ·gᵢ·𝟙[zᵢ > 0] + (Wᵀ(g ⊙ w ⊙ 𝟙[z > 0]))ᵢ the
+    second mask is indexed by the matrix product's own summed index, and
+    merging it with the first put one condition on every entry of Wᵀ(…) at
+    once (a wrong derivative). So every element and every scalar made from
+    whole arrays (sum(w ⊙ x), trace(A)) is an opaque symbol while folding.
+    """
+    from .scoped_fold import opaque_arrays, sympy_piecewise_fold
+
+    hidden, restore = opaque_arrays(body)
+    folded = relu_on_active_branch(sympy_piecewise_fold(hidden)).xreplace(restore)
+    return folded if _cost(folded) <= _cost(body) else body
 
 
 def relu_on_active_branch(expr: sympy.Basic) -> sympy.Basic:

@@ -141,11 +141,16 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     def _print_DiagonalizeVector(self, expr):
         return self._diag(expr.args[0])
 
-    def _print_Max(self, expr):
-        return rf"\max\left({', '.join(self._print(a) for a in expr.args)}\right)"
+    def _print_Max(self, expr, exp=None):
+        return self._min_max(r"\max", expr, exp)
 
-    def _print_Min(self, expr):
-        return rf"\min\left({', '.join(self._print(a) for a in expr.args)}\right)"
+    def _print_Min(self, expr, exp=None):
+        return self._min_max(r"\min", expr, exp)
+
+    def _min_max(self, name: str, expr, exp=None) -> str:
+        """max(0, z), and its power max(0, z)² (SymPy passes `exp` for a power of a function)."""
+        body = rf"{name}\left({', '.join(self._print(a) for a in expr.args)}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
 
 
 def array_ndim(derivation) -> dict[str, int]:

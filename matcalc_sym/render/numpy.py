@@ -112,6 +112,23 @@ class _Printer(NumPyPrinter):
             return text
         return super()._print_Piecewise(expr)
 
+    def _print_And(self, expr):
+        return self._pairwise("numpy.logical_and", expr.args)
+
+    def _print_Or(self, expr):
+        return self._pairwise("numpy.logical_or", expr.args)
+
+    def _pairwise(self, function: str, args) -> str:
+        """Conditions joined two at a time, which broadcasts: a mask zᵢ > 0 and a scalar s > 0 meet per entry.
+
+        SymPy writes `logical_and.reduce((a, b))`, which stacks its operands
+        into one array first and fails when their shapes differ.
+        """
+        text = self._print(args[-1])
+        for arg in reversed(args[:-1]):
+            text = f"{function}({self._print(arg)}, {text})"
+        return text
+
     def _print_sigmoid(self, expr):
         return f"(1/(1 + numpy.exp(-({self._print(expr.args[0])}))))"
 

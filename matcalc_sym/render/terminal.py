@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Iterable, Iterator
 
 import sympy
-from sympy.printing.precedence import precedence
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
@@ -37,6 +37,28 @@ class _Printer(PrettyPrinter):
 
     def _print_Min(self, expr):
         return self._print_Function(expr, func_name="min")
+
+    def _print_MatMul(self, expr):
+        """(𝟙[z > 0] ⊙ g)·xᵀ: an element-wise product or sum inside a matrix product keeps its parentheses.
+
+        SymPy's pretty printer parenthesizes only sums and its own Hadamard
+        products there, so 𝟙[z > 0] ⊙ g·xᵀ (and a ⊙ b·W) read as if ⊙ bound
+        last; the LaTeX and one-line printers already go by precedence.
+        """
+        from ..arrays import Elementwise
+
+        def grouped(arg) -> bool:
+            return isinstance(arg, Elementwise) and precedence(arg) <= PRECEDENCE["Mul"]
+
+        if len(expr.args) < 2 or not any(grouped(a) for a in expr.args):
+            return super()._print_MatMul(expr)
+        forms = []
+        for arg in expr.args:
+            form = self._print(arg)
+            if isinstance(arg, (sympy.Add, sympy.MatAdd)) or (grouped(arg) and form.binding != prettyForm.DIV):
+                form = prettyForm(*form.parens())  # a fraction's bar groups it already
+            forms.append(form)
+        return prettyForm.__mul__(*forms)
 
     def _inverse_transpose(self, matrix):
         from sympy.printing.pretty.stringpict import prettyForm
