@@ -72,3 +72,9 @@ class CheckFailed(MatcalcError):
     """A requested verification disagreed with the derivation."""
 
     exit_code = 3
+
+
+class InternalError(MatcalcError):
+    """A bug in this package, not a mistake in the input: its own exit status, and a request to report it."""
+
+    exit_code = 70

@@ -138,3 +138,25 @@ OPTIONS = [
     ("timeout-inf", ["--timeout", "inf"], "timeout must be"),
     ("wrt-dunder", ["--wrt", "__class__"], "not a variable name"),
 ]
+
+#: (id, expression, wrt): input the parser accepts that tries to become code in an exported NumPy module.
+#: Comments may hold anything printable; names may be anything the module itself uses.
+EXPORTS = [
+    ("docstring-double", 'x**2 #"""; import os; os.system("touch {canary}"); """', "x"),
+    ("docstring-single", "x**2 #'''; import os; os.system('touch {canary}'); '''", "x"),
+    ("docstring-open", 'x**2 #"""; open("{canary}", "w").write("x"); """', "x"),
+    ("docstring-subprocess", 'x**2 #"""; import subprocess; subprocess.run(["touch", "{canary}"]); """', "x"),
+    ("backslash-quote", 'x**2 # \\"""; import os; os.system("touch {canary}") #', "x"),
+    ("trailing-backslash", "x**2 # \\", "x"),
+    ("bad-escape-x", "x**2 # \\x", "x"),
+    ("bad-escape-N", "x**2 # \\N{{oops}}", "x"),
+    ("two-lines", 'y = x**2 # """\nz = y + 1 # """; __import__("os").system("touch {canary}") #', "x"),
+    ("carriage-return", 'x**2 # """\rz = 2*x # """; import os; os.system("touch {canary}")', "x"),
+    ("tab-and-hash", 'x**2\t#\t"""\t#\t"""', "x"),
+    ("module-names", "value*numpy + sin(float) + functools*math + f_and_grad*SHAPES + derivative*operator",
+     "value,numpy,float"),
+    ("more-module-names", "WRT*LAYOUT + UPSTREAM*check_gradient + SOURCE_BASE64*d_value + np*self*print",
+     "WRT,np"),
+    ("dangerous-names", "os*system + eval*exec + open*compile + globals*getattr + subprocess*sys", "os,eval"),
+    ("keyword-like-names", "match*case + type*print + async_*lambda_", "match,type"),
+]
