@@ -17,6 +17,12 @@ MAX_LITERAL = 10**12
 MAX_CONSTANT = 10**15
 MAX_EXPONENT = 1000
 MAX_STATEMENTS = 200
+#: significant digits of a decimal literal, and the smallest nonzero one: 1e-300 (decimals are exact rationals)
+MAX_DECIMAL_DIGITS = 100
+MIN_DECIMAL_EXPONENT = -300
+#: estimated decimal digits of the numbers SymPy may build, e.g. (x/10**12)**1000 has 10**-12000 in it;
+#: Python will not even print an integer of more than 4300 digits
+MAX_NUMBER_DIGITS = 2000
 #: dimension sizes when symbolic dimensions are instantiated (expand / checks)
 MAX_DIMENSION = 4096
 

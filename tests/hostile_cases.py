@@ -107,6 +107,15 @@ EXPRESSIONS = [
     ("exp-exp", "exp(exp(exp(10)))*x", "too large"),
     ("cos-cos", "cos(cos(2 - exp(10**6)))*x", "too large"),
     ("division-by-zero", "1/0 + x", "undefined"),
+    # decimal literals are exact: their size is read off the text, not the float Python made of it
+    ("tiny-decimal-exponent", "1e-99999999*x", "exponent far out of range"),
+    ("small-decimal", "1e-5000*x", "1e-5000 is too small (limit 1e-300)"),
+    ("long-decimal", "0." + "1" * 5000 + "*x", "5000 significant digits; the limit is 100"),
+    ("long-decimal-exponent", "1e" + "9" * 5000 + "*x", "exponent far out of range"),
+    # powers of constants that SymPy multiplies out into integers Python cannot print
+    ("power-of-small-constant", "(x/10**12)**1000", "numbers of about 12000 digits"),
+    ("power-of-decimal", "(1e-12*x)**1000", "numbers of about 12000 digits"),
+    ("power-of-power", "((x/10**6)**100)**100", "numbers of about 60000 digits"),
     ("no-variable", "10**13", "no variables"),
 ]
 
