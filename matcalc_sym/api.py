@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import sympy
@@ -27,6 +27,7 @@ from .sandbox import report_stage, run_limited
 from .shapes import Shape, show_math
 from .simplify import readable
 from .steps import Derivation, Partial, Step
+from .treeshape import flatten_derivation, sympy_defaults
 from .userrules import load_user_table
 
 LAYOUTS = ("auto", "numerator", "denominator")
@@ -61,22 +62,32 @@ def derive(
         raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
 
     def task() -> Derivation:
-        derivation = _derive(expression, wrt, shapes, layout, simplify, rules, mode)
-        if expand is not None:
-            report_stage("expand")
-            from .expand import expand_check  # loaded only when asked for: start-up stays short
+        with sympy_defaults():
+            derivation = flatten_derivation(_derive(expression, wrt, shapes, layout, simplify, rules, mode))
+            if expand is not None:
+                report_stage("expand")
+                from .expand import expand_check  # loaded only when asked for: start-up stays short
 
-            derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
-        if check:
-            report_stage("check")
-            from .check import verify
+                derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
+            if check:
+                report_stage("check")
+                from .check import verify
 
-            derivation = dataclasses.replace(derivation, check=verify(derivation))
-        return derivation
+                derivation = dataclasses.replace(derivation, check=verify(derivation))
+            return derivation
 
     if timeout is None:
-        return task()
+        return _in_process(task)
     return run_limited(task, timeout)
+
+
+def _in_process(task: Callable[[], Derivation]) -> Derivation:
+    """The work in the caller's process, where Python's stack is the caller's (and its recursion limit)."""
+    try:
+        return task()
+    except RecursionError:
+        raise DeriveError("the derivative nests too deeply for this process's stack (a long product?); "
+                          "derive(..., timeout=seconds) works on it in a worker with a larger stack") from None
 
 
 def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> Derivation:

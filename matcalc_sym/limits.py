@@ -13,6 +13,9 @@ MAX_INPUT_CHARS = 50_000
 MAX_NODES = 20_000
 #: nesting of functions and non-associative operators; chains of + or * do not count
 MAX_DEPTH = 100
+#: how deep a derivative may nest (expr.derivative_height): a product of up to 1000 factors; the bounded
+#: worker's stack holds that, while in-process work stops earlier with a clear error (see api.derive)
+MAX_DERIVATIVE_HEIGHT = 2000
 MAX_LITERAL = 10**12
 MAX_CONSTANT = 10**15
 MAX_EXPONENT = 1000

@@ -11,10 +11,12 @@ number, because SymPy can hang while merely building some constants.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import math
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,14 +128,19 @@ def _prepare(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+#: below this many characters no chain of operators is deep enough for ast.parse to need more than the
+#: default recursion limit (its AST builder allows three levels per unit of the limit)
+_SHALLOW_INPUT = 2000
+#: one ast.parse at a time: the two pieces of process-wide state it needs (the recursion limit, the
+#: warning filters) are then set and restored by one thread, never interleaved by ours
+_parse_lock = threading.Lock()
+
+
 def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
-    # A long chain like x + x + ... is a deep left-nested tree to CPython's AST
-    # builder; the input length bounds that depth, so raising the limit is safe.
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, limits.MAX_INPUT_CHARS + 1000))
+    needed = len(translated) + 1000 if len(translated) > _SHALLOW_INPUT else 0
     try:
-        with warnings.catch_warnings():
-            # CPython warns on stderr about text like `1if x` or `1(x)`; the user gets our error instead
+        # CPython warns on stderr about text like `1if x` or `1(x)`; the user gets our error instead
+        with _parse_lock, _recursion_room(needed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ast.parse(translated, mode="exec")
     except SyntaxError as exc:
@@ -146,8 +153,27 @@ def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
         raise ParseError(f"input is nested too deeply (limit {limits.MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise ParseError(f"cannot read the input: {exc}") from None
+
+
+@contextlib.contextmanager
+def _recursion_room(needed: int):
+    """A recursion limit of at least `needed` while ast.parse builds a long chain's deep tree.
+
+    The limit is process-wide, so it is only touched for long input, under
+    `_parse_lock`, and put back only if it is still the value set here:
+    concurrent parses can never leave it raised. The bounded worker's limit
+    is high already, and short input never needs more.
+    """
+    previous = sys.getrecursionlimit()
+    if needed <= previous:
+        yield
+        return
+    sys.setrecursionlimit(needed)
+    try:
+        yield
     finally:
-        sys.setrecursionlimit(old_limit)
+        if sys.getrecursionlimit() == needed:
+            sys.setrecursionlimit(previous)
 
 
 def _offset(text: str, lineno: int, col: int) -> int:
@@ -425,6 +451,9 @@ class _Translator:
             raise ParseError(f"the expression has more than {limits.MAX_NODES} operations", column, self.text)
         if node.depth > limits.MAX_DEPTH:
             raise ParseError(f"the expression is nested more than {limits.MAX_DEPTH} levels deep", column, self.text)
+        if node.height > limits.MAX_DERIVATIVE_HEIGHT:
+            raise ParseError(f"the derivative would nest more than {limits.MAX_DERIVATIVE_HEIGHT} levels deep "
+                             f"(a product of more than {limits.MAX_DERIVATIVE_HEIGHT // 2} factors?)", column, self.text)
         return node
 
     def _number_digits(self, op: str, args: list[Node]) -> float:

@@ -48,12 +48,22 @@ CHILD_GRACE = 1.0
 _RESET_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGALRM",
                                                           "SIGXCPU", "SIGUSR1", "SIGUSR2") if hasattr(signal, name))
 _PR_SET_PDEATHSIG = 1
+#: the worker runs its task in a thread with this stack and this recursion limit: deep derivatives
+#: (a long product's derivative nests two levels per factor) need more than a caller's process allows
+WORKER_STACK_BYTES = 512 * 1024 * 1024
+WORKER_RECURSION_LIMIT = 30_000
+_in_worker = False
 #: PR_SET_PDEATHSIG exists on Linux only; elsewhere the lifeline pipe alone ends an orphaned child
 _LINUX = sys.platform.startswith("linux")
 _stage_fd: int | None = None
 #: pipe ends held by parents of running children; a newly forked child closes them (see `_close_inherited`)
 _parent_fds: set[int] = set()
 _fork_lock = threading.Lock()
+
+
+def in_worker() -> bool:
+    """Whether this process is a bounded worker (where the stack is deep and global state is ours)."""
+    return _in_worker
 
 
 def report_stage(stage: str) -> None:
@@ -257,8 +267,9 @@ def _restore_signals(mask: set | None) -> None:
 def _child(task: Callable[[], Any], timeout: float, memory_mb: int | None, mask: set | None,
            result_w: int, stage_w: int, life_r: int) -> NoReturn:
     """The forked child, from fork to `os._exit`: it never returns, whatever is raised or signalled."""
-    global _stage_fd
+    global _stage_fd, _in_worker
     code = 70
+    _in_worker = True
     try:
         parent = os.getppid()
         for number in _RESET_SIGNALS:
@@ -269,13 +280,43 @@ def _child(task: Callable[[], Any], timeout: float, memory_mb: int | None, mask:
         _set_deadline(timeout)
         _limit_memory(memory_mb)
         _stage_fd = stage_w
-        data = _dumps(_outcome(task))
+        data = _on_a_deep_stack(task)
         _write_all(result_w, data)
         code = 0
     except BaseException:  # noqa: BLE001 - the parent sees a child that died; nothing may escape the child
         pass
     finally:
         os._exit(code)
+
+
+def _on_a_deep_stack(task: Callable[[], Any]) -> bytes:
+    """The task's pickled outcome, computed (and pickled) on a large stack with a high recursion limit.
+
+    Global state is the worker's own: it exits right after. The thread's stack
+    is reserved address space, counted against the memory ceiling but only
+    touched as deep as the work goes. Without such a thread (a platform that
+    refuses the size, or too little memory), the task runs here, with
+    Python's default limit.
+    """
+    box: list[bytes] = []
+
+    def run() -> None:
+        box.append(_dumps(_outcome(task)))
+
+    default_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(WORKER_RECURSION_LIMIT)
+    try:
+        threading.stack_size(WORKER_STACK_BYTES)
+        worker = threading.Thread(target=run, name="matcalc-work")
+        worker.start()
+    except (ValueError, RuntimeError, MemoryError):
+        sys.setrecursionlimit(default_limit)
+        run()
+        return box[0]
+    worker.join()
+    if not box:
+        raise InternalError("internal error: the worker thread ended without a result")
+    return box[0]
 
 
 def _outcome(task: Callable[[], Any]) -> tuple[str, Any]:

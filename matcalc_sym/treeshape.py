@@ -1,0 +1,132 @@
+"""The shape of expression trees: flatter where it costs nothing, and measured without recursion.
+
+Graphs of more than 300 operations are built without SymPy's evaluation, so a
+sum of 400 terms arrives as Add(Add(Add(…), x), x), 400 levels deep, and every
+recursive walk over it (srepr, the LaTeX and NumPy printers, pickle, the
+checks) ran out of Python's stack. `flatten` splices nested sums into one sum
+and nested products into one product, exactly as SymPy's own evaluation would
+(the terms and their order are unchanged, nothing is combined). What it
+cannot flatten, such as the nesting of a product rule, `height` measures, so
+callers decide where a tree can be walked (see `render.deep`).
+
+Both walk with an explicit stack and remember each distinct subtree by
+identity (not by hash: hashing a deep tree recurses too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import sympy
+from sympy.core.parameters import distribute, evaluate
+
+_SPLICED = (sympy.Add, sympy.Mul)
+
+
+@contextlib.contextmanager
+def sympy_defaults() -> Iterator[None]:
+    """SymPy's default evaluation state for the duration, whatever the caller set.
+
+    A caller inside `with sympy.evaluate(False):` made derive() hang for
+    minutes or fail with TypeError: the package's code expects SymPy to
+    evaluate. The state is thread-local in SymPy, and restored on exit, so
+    the caller's own block keeps its setting.
+    """
+    with evaluate(True), distribute(True):
+        yield
+
+
+def flatten(expr: Any, memo: dict | None = None) -> Any:
+    """`expr` with every sum inside a sum and product inside a product spliced into its parent."""
+    if not isinstance(expr, sympy.Basic) or not expr.args:
+        return expr
+    memo = {} if memo is None else memo
+    stack: list[sympy.Basic] = [expr]
+    while stack:
+        node = stack[-1]
+        if id(node) in memo:
+            stack.pop()
+            continue
+        pending = [a for a in node.args if isinstance(a, sympy.Basic) and a.args and id(a) not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[id(node)] = (node, _rebuilt(node, memo))  # the node is kept, so its id cannot be reused
+    return memo[id(expr)][1]
+
+
+def _rebuilt(node: sympy.Basic, memo: dict) -> sympy.Basic:
+    args = [memo[id(a)][1] if isinstance(a, sympy.Basic) and a.args else a for a in node.args]
+    kind = type(node)
+    if kind in _SPLICED:
+        spliced: list = []
+        for arg in args:
+            spliced.extend(arg.args if type(arg) is kind else (arg,))
+        if len(spliced) != len(args) or any(a is not b for a, b in zip(args, node.args)):
+            return kind(*spliced, evaluate=False)
+        return node
+    if all(a is b for a, b in zip(args, node.args)):
+        return node
+    try:
+        with evaluate(False):
+            return node.func(*args)
+    except Exception:  # noqa: BLE001 - a class that cannot be rebuilt from its args keeps its own (deeper) form
+        return node
+
+
+def height(expr: Any, memo: dict | None = None) -> int:
+    """Levels of the tree (an atom is 1), without recursion."""
+    if not isinstance(expr, sympy.Basic):
+        return 0
+    memo = {} if memo is None else memo
+    stack: list[sympy.Basic] = [expr]
+    while stack:
+        node = stack[-1]
+        if id(node) in memo:
+            stack.pop()
+            continue
+        pending = [a for a in node.args if isinstance(a, sympy.Basic) and id(a) not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        below = max((memo[id(a)][1] for a in node.args if isinstance(a, sympy.Basic)), default=0)
+        memo[id(node)] = (node, below + 1)
+    return memo[id(expr)][1]
+
+
+def _expressions(derivation) -> list:
+    found = [derivation.expression, derivation.result, *derivation.gradients.values(),
+             *derivation.definitions.values()]
+    for step in derivation.steps:
+        found += [step.lhs, step.rhs, step.formula]
+    expansion = derivation.expansion
+    if expansion is not None:
+        found += [expansion.components, expansion.jacobian, expansion.vector_result]
+    return found
+
+
+def tallest(derivation) -> int:
+    """The height of the tallest expression a derivation holds (what every renderer walks)."""
+    memo: dict = {}
+    return max((height(e, memo) for e in _expressions(derivation)), default=0)
+
+
+def flatten_derivation(derivation):
+    """The derivation with every expression flattened (one memo: the steps share their subtrees)."""
+    memo: dict = {}
+
+    def flat(expr):
+        return flatten(expr, memo)
+
+    steps = [dataclasses.replace(s, lhs=flat(s.lhs), rhs=flat(s.rhs), formula=flat(s.formula))
+             for s in derivation.steps]
+    return dataclasses.replace(
+        derivation, expression=flat(derivation.expression), result=flat(derivation.result), steps=steps,
+        gradients={k: flat(v) for k, v in derivation.gradients.items()},
+        definitions={k: flat(v) for k, v in derivation.definitions.items()},
+    )
