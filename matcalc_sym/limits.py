@@ -28,6 +28,9 @@ MIN_DECIMAL_EXPONENT = -300
 MAX_NUMBER_DIGITS = 2000
 #: dimension sizes when symbolic dimensions are instantiated (expand / checks)
 MAX_DIMENSION = 4096
+#: entries of the largest array check=, expand= or evaluate() may build (4 million float64: 32 MB, a
+#: 2000×2000 Jacobian); a declared 999999 would otherwise ask for a 999999×999999 one (8 TB)
+MAX_DENSE_ENTRIES = 4_000_000
 
 
 def approximate(expr: sympy.Expr) -> complex | None:

@@ -442,6 +442,8 @@ class _Translator:
         if digits > limits.MAX_NUMBER_DIGITS:
             raise ParseError(f"this would make numbers of about {digits:.0f} digits (limit {limits.MAX_NUMBER_DIGITS}); "
                              "use a smaller constant or exponent", column, self.text)
+        if op in COMPARISONS:
+            self._check_real_comparison(args, column)
         # a comparison of constants stays a node: folded, it would be a SymPy boolean, not a number
         if all(a.is_const for a in args) and op != "vector" and op not in COMPARISONS:
             return self._fold(op, args, column)
@@ -502,18 +504,49 @@ class _Translator:
         """
         values = [a.value for a in args]
         shape = shapes.result_shape(op, [a.shape for a in args], self.table)
-        if any(v.free_symbols or isinstance(v, sympy.MatrixExpr) for v in values):
-            # dimensions (positive integers) or constant arrays: nothing SymPy could choke on
+        if any(isinstance(v, sympy.MatrixExpr) for v in values):  # eye(n), ones(n): nothing SymPy could choke on
             return self.builder.make("const", value=build(op, values, self.table, shape=shape),
                                      shape=shape, column=column)
         lazy = build(op, values, self.table, evaluate=False)
+        if lazy.free_symbols:
+            self._check_dimension_constant(lazy, column)
+            return self.builder.make("const", value=build(op, values, self.table, shape=shape),
+                                     shape=shape, column=column)
         approx = limits.approximate(lazy)
         if approx is None:
             raise ParseError("a constant part of the expression is undefined (division by zero?)", column, self.text)
         if abs(approx) > limits.MAX_CONSTANT:
             raise ParseError(f"a constant part of the expression is too large (about {abs(approx):.3g})", column, self.text)
+        if abs(approx.imag) > 1e-12 * max(1.0, abs(approx)):  # asin(3), sqrt(-1): the language is real
+            raise ParseError(f"a constant part of the expression is not a real number ({limits.abbreviate(lazy)})",
+                             column, self.text)
         value = build(op, values, self.table)
         return self.builder.make("const", value=value, column=column)
+
+    def _check_dimension_constant(self, lazy: sympy.Expr, column: int | None) -> None:
+        """A constant in a dimension (n of w: n) is checked at the largest size a check or expansion gives it.
+
+        Dimensions are unbounded symbols, so gamma(gamma(n + 3)) passed every
+        constant bound here and overflowed when a check put numbers in.
+        """
+        from sympy.core.parameters import evaluate
+
+        with evaluate(False):  # gamma(4099) must not be computed exactly here
+            largest = lazy.xreplace({d: sympy.Integer(limits.MAX_DIMENSION) for d in lazy.free_symbols})
+        approx = limits.approximate(largest)
+        if approx is not None and abs(approx) > limits.MAX_CONSTANT:
+            names = ", ".join(sorted(str(d) for d in lazy.free_symbols))
+            raise ParseError(f"a constant part of the expression is too large when {names} = {limits.MAX_DIMENSION} "
+                             f"(about {abs(approx):.3g})", column, self.text)
+
+    def _check_real_comparison(self, args: list[Node], column: int | None) -> None:
+        """Both sides of a comparison are real: asin(3) > x has no meaning (and SymPy raises TypeError)."""
+        for arg in args:
+            if arg.is_const and not isinstance(arg.value, sympy.MatrixExpr) and not arg.value.free_symbols:
+                approx = limits.approximate(arg.value)
+                if approx is None or abs(approx.imag) > 1e-12 * max(1.0, abs(approx)):
+                    raise ParseError(f"a comparison needs real numbers, and {limits.abbreviate(arg.value)} is not "
+                                     "real", column, self.text)
 
     def sympy_of(self, root: Node) -> sympy.Expr:
         """SymPy expression of a node (used for templates; the engine has its own)."""

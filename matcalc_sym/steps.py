@@ -147,7 +147,10 @@ class Derivation:
         """
         from .numeric import evaluate
         from .render.deep import rendered
+        from .treeshape import derivation_arrays, dimensions_of, refuse_dense
 
+        refuse_dense(derivation_arrays(self), dimensions_of(self.symbols, values), "evaluate()",
+                     "every array is built densely")
         return rendered(self, lambda: evaluate(self, values))  # a tall tree is walked in a worker
 
     # Every renderer goes through `render.deep.rendered`: a derivation too deep for the caller's

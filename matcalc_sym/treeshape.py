@@ -99,6 +99,72 @@ def height(expr: Any, memo: dict | None = None) -> int:
     return memo[id(expr)][1]
 
 
+def largest_array(exprs, dims: dict) -> tuple[int, tuple]:
+    """(entries, shape) of the largest array among `exprs` and their subexpressions, dimensions put in.
+
+    Evaluating a matrix expression builds every array in it densely, so this
+    is what evaluation would allocate at most at once (per array).
+    """
+    largest: tuple[int, tuple] = (0, ())
+    seen: set[int] = set()
+    stack = [e for e in exprs if isinstance(e, sympy.Basic)]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, (sympy.MatrixExpr, sympy.MatrixBase)):
+            shape = tuple(_size(d, dims) for d in node.shape)
+            entries = shape[0] * shape[1]
+            if entries > largest[0]:
+                largest = (entries, shape)
+        if not isinstance(node, sympy.MatrixBase):
+            stack.extend(a for a in node.args if isinstance(a, sympy.Basic))
+    return largest
+
+
+def refuse_dense(exprs, dims: dict, what: str, advice: str) -> None:
+    """A DeriveError, before anything is allocated, when an array would exceed `limits.MAX_DENSE_ENTRIES`."""
+    from .errors import DeriveError
+    from .limits import MAX_DENSE_ENTRIES
+
+    entries, shape = largest_array(exprs, dims)
+    if entries > MAX_DENSE_ENTRIES:
+        raise DeriveError(f"{what} would build an array of {shape[0]}×{shape[1]} = {entries} entries; the limit is "
+                          f"{MAX_DENSE_ENTRIES} ({advice})")
+
+
+def dimensions_of(symbols: dict, values: dict) -> dict:
+    """Symbolic dimensions read off the arrays given for evaluation (1-D arrays are columns)."""
+    import numpy as np
+
+    dims: dict = {}
+    for name, symbol in symbols.items():
+        if name not in values or not isinstance(symbol, sympy.MatrixExpr):
+            continue
+        shape = np.shape(values[name])
+        if len(shape) == 1:
+            shape = (shape[0], 1) if symbol.shape[1] == 1 else (1, shape[0])
+        for dim, size in zip(symbol.shape, shape):
+            if isinstance(dim, sympy.Symbol):
+                dims.setdefault(dim, int(size))
+    return dims
+
+
+def _size(dim, dims: dict) -> int:
+    value = dim.xreplace(dims) if isinstance(dim, sympy.Basic) else dim
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1
+
+
+def derivation_arrays(derivation) -> list:
+    """The expressions evaluation walks: the result, the expression, gradients, definitions and the inputs."""
+    return [derivation.expression, derivation.result, *derivation.gradients.values(),
+            *derivation.definitions.values(), *derivation.symbols.values()]
+
+
 def _expressions(derivation) -> list:
     found = [derivation.expression, derivation.result, *derivation.gradients.values(),
              *derivation.definitions.values()]
