@@ -379,8 +379,8 @@ def expression_last(args: list[str]) -> list[str]:
     expression; it moves behind `--`, where no option parser looks.
     `-sw=n` stays the option -s with the value w=n.
     """
-    if "--" in args:
-        return args
+    if "--" in args or not any(a.startswith("-") and not a.startswith("--") for a in args):
+        return args  # nothing to move: no need to build the option table (a few ms of start-up)
     takes_value, short_letters = _value_options()
     for index, arg in enumerate(args):
         if index and args[index - 1] in takes_value:
