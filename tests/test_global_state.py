@@ -7,6 +7,7 @@ a lock, so concurrent parses could leave it at 51 000 for good.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -43,13 +44,13 @@ def test_derive_inside_the_callers_unevaluated_block():
 def test_eight_threads_parsing_at_once_leave_the_recursion_limit_alone():
     before = sys.getrecursionlimit()
     filters = list(warnings.filters)
-    texts = ["+".join(["x"] * 20_000), "+".join(f"a{i}" for i in range(6_000)), "sin(x)", "*".join(["y"] * 900)]
+    texts = ["+".join(["x"] * 8_000), "+".join(f"a{i}" for i in range(3_000)), "sin(x)", "*".join(["y"] * 900)]
     failures: list[BaseException] = []
     start = threading.Barrier(8)
 
     def work(index: int) -> None:
         start.wait()
-        for round_ in range(3):
+        for round_ in range(2):
             try:
                 parse(texts[(index + round_) % len(texts)])
             except BaseException as exc:  # noqa: BLE001 - collected and asserted below
@@ -63,6 +64,39 @@ def test_eight_threads_parsing_at_once_leave_the_recursion_limit_alone():
     assert failures == []
     assert sys.getrecursionlimit() == before
     assert warnings.filters == filters
+
+
+def test_two_parses_inside_ast_parse_at_once_leave_the_recursion_limit_alone(monkeypatch):
+    """The race, made certain: the parse that raised the limit first restores first, the other one last.
+
+    Without a lock the second parse saved the raised limit as "previous" and
+    restored that, leaving the process at 51 000. With the lock the second
+    parse cannot start until the first has restored (the barrier times out).
+    """
+    import ast
+    import time
+
+    real_parse = ast.parse
+    barrier = threading.Barrier(2, timeout=0.5)
+    arrivals = iter([0.0, 0.3])
+    arrival_lock = threading.Lock()
+
+    def interleaved_parse(*args, **kwargs):
+        with arrival_lock:
+            delay = next(arrivals, 0.0)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        time.sleep(delay)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", interleaved_parse)
+    before = sys.getrecursionlimit()
+    threads = [threading.Thread(target=parse, args=("+".join(["x"] * 3000),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sys.getrecursionlimit() == before
 
 
 def test_a_short_parse_does_not_touch_the_recursion_limit(monkeypatch):
