@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,19 +45,31 @@ def flatten(expr: Any, memo: dict | None = None) -> Any:
     if not isinstance(expr, sympy.Basic) or not expr.args:
         return expr
     memo = {} if memo is None else memo
-    stack: list[sympy.Basic] = [expr]
-    while stack:
-        node = stack[-1]
-        if id(node) in memo:
-            stack.pop()
-            continue
-        pending = [a for a in node.args if isinstance(a, sympy.Basic) and a.args and id(a) not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        memo[id(node)] = (node, _rebuilt(node, memo))  # the node is kept, so its id cannot be reused
+    _walk(expr, memo, {})
     return memo[id(expr)][1]
+
+
+def _walk(expr: sympy.Basic, memo: dict, heights: dict) -> int:
+    """Flatten `expr` into `memo` (id → (node, rebuilt)) and return the rebuilt tree's height.
+
+    `heights` maps the id of every rebuilt subtree to its height, so the
+    height costs nothing beyond the flattening walk.
+    """
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in memo:
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args
+                         if isinstance(a, sympy.Basic) and a.args and id(a) not in memo)
+            continue
+        rebuilt = _rebuilt(node, memo)
+        memo[id(node)] = (node, rebuilt)  # the node is kept, so its id cannot be reused
+        heights[id(rebuilt)] = 1 + max((heights.get(id(a), 1) for a in rebuilt.args if isinstance(a, sympy.Basic)),
+                                       default=0)
+    return heights[id(memo[id(expr)][1])] if expr.args else 1
 
 
 def _rebuilt(node: sympy.Basic, memo: dict) -> sympy.Basic:
@@ -83,17 +96,15 @@ def height(expr: Any, memo: dict | None = None) -> int:
     if not isinstance(expr, sympy.Basic):
         return 0
     memo = {} if memo is None else memo
-    stack: list[sympy.Basic] = [expr]
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
     while stack:
-        node = stack[-1]
+        node, expanded = stack.pop()
         if id(node) in memo:
-            stack.pop()
             continue
-        pending = [a for a in node.args if isinstance(a, sympy.Basic) and id(a) not in memo]
-        if pending:
-            stack.extend(pending)
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if isinstance(a, sympy.Basic) and id(a) not in memo)
             continue
-        stack.pop()
         below = max((memo[id(a)][1] for a in node.args if isinstance(a, sympy.Basic)), default=0)
         memo[id(node)] = (node, below + 1)
     return memo[id(expr)][1]
@@ -176,23 +187,48 @@ def _expressions(derivation) -> list:
     return found
 
 
+#: id(derivation) → (weak reference, height): derivations are immutable, and each renderer asks
+_tallest: dict[int, tuple[weakref.ref, int]] = {}
+
+
 def tallest(derivation) -> int:
-    """The height of the tallest expression a derivation holds (what every renderer walks)."""
+    """The height of the tallest expression a derivation holds (what every renderer walks), remembered."""
+    known = _tallest.get(id(derivation))
+    if known is not None and known[0]() is derivation:
+        return known[1]
     memo: dict = {}
-    return max((height(e, memo) for e in _expressions(derivation)), default=0)
+    value = max((height(e, memo) for e in _expressions(derivation)), default=0)
+    _remember(derivation, value)
+    return value
+
+
+def _remember(derivation, value: int) -> None:
+    key = id(derivation)
+    _tallest[key] = (weakref.ref(derivation, lambda _, key=key: _tallest.pop(key, None)), value)
 
 
 def flatten_derivation(derivation):
-    """The derivation with every expression flattened (one memo: the steps share their subtrees)."""
+    """The derivation with every expression flattened (one memo: the steps share their subtrees).
+
+    The walk measures the flattened trees too, so the renderers' `tallest` is free afterwards.
+    """
     memo: dict = {}
+    heights: dict = {}
+    tallest_seen = [0]
 
     def flat(expr):
-        return flatten(expr, memo)
+        if not isinstance(expr, sympy.Basic):
+            return expr
+        tallest_seen[0] = max(tallest_seen[0], _walk(expr, memo, heights))
+        return memo[id(expr)][1] if expr.args else expr
 
     steps = [dataclasses.replace(s, lhs=flat(s.lhs), rhs=flat(s.rhs), formula=flat(s.formula))
              for s in derivation.steps]
-    return dataclasses.replace(
+    flattened = dataclasses.replace(
         derivation, expression=flat(derivation.expression), result=flat(derivation.result), steps=steps,
         gradients={k: flat(v) for k, v in derivation.gradients.items()},
         definitions={k: flat(v) for k, v in derivation.definitions.items()},
     )
+    if derivation.expansion is None:  # an expansion's matrices were not walked here
+        _remember(flattened, tallest_seen[0])
+    return flattened
