@@ -120,3 +120,25 @@ def test_derive_leaves_no_process_wide_change(timeout):
              signal.pthread_sigmask(signal.SIG_BLOCK, []), global_parameters.evaluate,
              global_parameters.distribute, threading.active_count())
     assert after == before
+
+
+def test_bounded_derivations_from_several_threads_at_once_leak_nothing():
+    """Each worker closes the pipe ends of the others' parents; every pipe and pidfd is closed afterwards."""
+    import os
+
+    fds_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    threads_before = threading.active_count()
+    results: list = []
+
+    def work(power: int) -> None:
+        results.append(derive(f"sin(x**{power})", timeout=30).result)
+
+    threads = [threading.Thread(target=work, args=(power,)) for power in range(2, 8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=str) == sorted((p * x ** (p - 1) * sympy.cos(x**p) for p in range(2, 8)), key=str)
+    assert threading.active_count() == threads_before
+    if fds_before is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds_before
