@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import sympy
@@ -27,6 +27,7 @@ from .sandbox import report_stage, run_limited
 from .shapes import Shape, show_math
 from .simplify import readable
 from .steps import Derivation, Partial, Step
+from .treeshape import flatten_derivation, sympy_defaults
 from .userrules import load_user_table
 
 LAYOUTS = ("auto", "numerator", "denominator")
@@ -62,22 +63,57 @@ def derive(
         raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
 
     def task() -> Derivation:
-        derivation = _derive(expression, wrt, shapes, layout, simplify, rules, mode)
-        if expand is not None:
-            report_stage("expand")
-            from .expand import expand_check  # loaded only when asked for: start-up stays short
+        with sympy_defaults():
+            derivation = flatten_derivation(_derive(expression, wrt, shapes, layout, simplify, rules, mode))
+            if expand is not None:
+                report_stage("expand")
+                from .expand import expand_check  # loaded only when asked for: start-up stays short
 
-            derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
-        if check:
-            report_stage("check")
-            from .check import verify
+                _refuse_dense(derivation, expand, "expand=")
+                _refuse_unused_wrt(derivation, "expand=")
+                derivation = dataclasses.replace(derivation, expansion=expand_check(derivation, expand))
+            if check:
+                report_stage("check")
+                from .check import verify
 
-            derivation = dataclasses.replace(derivation, check=verify(derivation))
-        return derivation
+                _refuse_dense(derivation, 3, "check=True")
+
+                derivation = dataclasses.replace(derivation, check=verify(derivation))
+            return derivation
 
     if timeout is None:
-        return task()
+        return _in_process(task)
     return run_limited(task, timeout)
+
+
+def _refuse_dense(derivation: Derivation, size: int, what: str) -> None:
+    """A clear error before evaluation would build an array larger than `limits.MAX_DENSE_ENTRIES`.
+
+    Checks and expansions give symbolic dimensions (n) a small size, but a
+    declared number is used as it is: w=999999 meant a 999999×999999 Jacobian
+    (12 GB and more) before anything could stop it.
+    """
+    from .treeshape import derivation_arrays, refuse_dense
+
+    exprs = derivation_arrays(derivation)
+    dims = {s: size for e in exprs if isinstance(e, sympy.Basic) for s in e.free_symbols if s.is_integer}
+    refuse_dense(exprs, dims, what, "declare a symbolic dimension such as w=n to check with small sizes")
+
+
+def _refuse_unused_wrt(derivation: Derivation, what: str) -> None:
+    unused = [name for name in derivation.wrt if name not in derivation.symbols]
+    if unused:
+        raise DeriveError(f"{what}: {derivation.output} does not depend on {unused[0]}, so there is nothing to "
+                          f"write out (its derivative by {unused[0]} is 0)")
+
+
+def _in_process(task: Callable[[], Derivation]) -> Derivation:
+    """The work in the caller's process, where Python's stack is the caller's (and its recursion limit)."""
+    try:
+        return task()
+    except RecursionError:
+        raise DeriveError("the derivative nests too deeply for this process's stack (a long product?); "
+                          "derive(..., timeout=seconds) works on it in a worker with a larger stack") from None
 
 
 def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> Derivation:
@@ -85,7 +121,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
     table = _table(rules)
     program = parse(expression, shapes, table)
     report_stage("derive")
-    graph = introduce(program)
+    graph = introduce(program, frozenset(_wrt_names(wrt, program)))
     names, notes = _resolve_wrt(wrt, graph)
     notes += list(program.notes) + unused_shape_notes(shapes, program.variables)
     steps = [_introduce_step(graph, item) for item in graph.intermediates]
@@ -241,6 +277,25 @@ def _table(rules: Sequence[str | Path]) -> RuleTable:
         if not path.is_file():
             raise DeriveError(f"rules file {str(path)!r} does not exist")
     return load_user_table(paths)
+
+
+def _wrt_names(wrt, program) -> list[str]:
+    """The names `wrt` gives, checked against the names the expression assigns.
+
+    Differentiating by an assigned name (the output, or an intermediate
+    result) is not differentiating by a variable: say so instead of
+    reporting a derivative of 0.
+    """
+    if wrt is None:
+        return []
+    names = [n for n in re.split(r"[,\s]+", wrt.strip())] if isinstance(wrt, str) else [str(n).strip() for n in wrt]
+    assigned = set(program.names.values()) | ({program.output_name} if program.output_name else set())
+    for name in names:
+        if name in assigned:
+            inputs = ", ".join(sorted(program.variables)) or "none"
+            raise DeriveError(f"wrt: {name!r} is assigned in the expression ({name} = ...), not a variable; "
+                              f"differentiate by an input variable (here: {inputs})")
+    return [n for n in names if n]
 
 
 def _resolve_wrt(wrt, graph: IntermediateGraph) -> tuple[list[str], list[str]]:

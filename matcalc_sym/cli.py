@@ -1,20 +1,31 @@
 """The `derive` command: typer for options, rich only when printing pretty.
 
-Every failure the user can cause ends as one `error:` line (plus the input
-with a caret when a column is known) and an exit status: 2 bad input, 3 a
-requested check failed, 4 out of time or memory. Never a traceback.
+Every failure ends as one `error:` line (plus the input with a caret when a
+column is known) and an exit status, never a traceback: 2 bad input, 3 a
+requested check failed, 4 out of time or memory, 70 an internal error (a bug
+to report), 74 the output could not be written, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .errors import CheckFailed, MatcalcError
+from .errors import CheckFailed, InternalError, Interrupted, MatcalcError, OutputError
+
+#: exit statuses besides those of the error classes (errors.py)
+EXIT_INTERNAL = InternalError.exit_code
+EXIT_INTERRUPTED = Interrupted.exit_code
+EXIT_TERMINATED = 143
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -43,6 +54,21 @@ class Mode(str, Enum):
 
 _EXTENSIONS = {".json": Format.json, ".txt": Format.text, ".tex": Format.latex, ".md": Format.markdown,
                ".dot": Format.dot, ".py": Format.numpy}
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that `finally` blocks (the worker's kill and reap) run.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it.
+    """
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        sys.stdout.write(f"derive (matcalc-sym) {__version__}\n")
+        raise typer.Exit(0)
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -79,14 +105,16 @@ def derive_command(
                                         "local derivative; exit status 3 if wrong.")] = False,
     rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="FILE", help="Extra rules file "
                                                      "(repeatable); every rule in it is verified first.")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     from .api import derive
     from .deferred_imports import defer_imports
     from .sandbox import report_stage, run_limited
 
     try:
-        shapes = dict(_shape_option(item) for item in shape or [])
-        chosen = output_format or (_EXTENSIONS.get(output.suffix.lower()) if output else None)
+        shapes = _shape_options(shape or [])
+        chosen = output_format or (_format_of(output) if output else None)
         if chosen is None:
             chosen = Format.pretty if output is None and sys.stdout.isatty() else Format.text
         console = _console_options(chosen, output)
@@ -110,8 +138,14 @@ def derive_command(
             raise CheckFailed(failure)
     except MatcalcError as exc:
         raise typer.Exit(_fail(exc)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(_fail(Interrupted("interrupted"))) from None
+    except Terminated:
+        sys.stderr.write("error: terminated\n")
+        raise typer.Exit(EXIT_TERMINATED) from None
     except RecursionError:
-        raise typer.Exit(_fail(MatcalcError("the expression is nested too deeply"))) from None
+        raise typer.Exit(_fail(InternalError("internal error: an expression nested too deeply for Python; "
+                                             "please report it"))) from None
 
 
 def _failures(derivation) -> str | None:
@@ -133,6 +167,28 @@ def _shape_option(text: str) -> tuple[str, str]:
     if not sep or not name.strip() or not dims.strip():
         raise MatcalcError(f"--shape {text!r}: write NAME=DIMS, e.g. w=n or W=m,n")
     return name.strip(), dims
+
+
+def _shape_options(items: list[str]) -> dict[str, str]:
+    """Every --shape NAME=DIMS; a name declared twice is a mistake, not a silent override."""
+    shapes: dict[str, str] = {}
+    for item in items:
+        name, dims = _shape_option(item)
+        if name in shapes:
+            raise MatcalcError(f"--shape {name!r} is given twice ({shapes[name]} and {dims}); declare each name once")
+        shapes[name] = dims
+    return shapes
+
+
+def _format_of(output: Path) -> Format:
+    """The format an output file's extension names; an extension we do not write is refused, not guessed."""
+    chosen = _EXTENSIONS.get(output.suffix.lower())
+    if chosen is None:
+        known = " ".join(sorted(_EXTENSIONS))
+        what = f"extension {output.suffix!r}" if output.suffix else "no extension"
+        raise MatcalcError(f"cannot tell the format of {str(output)!r} ({what}): use one of {known}, "
+                           "or say which with --format")
+    return chosen
 
 
 def _console_options(chosen: Format, output: Path | None, stderr: bool = False) -> dict | None:
@@ -180,12 +236,58 @@ def _render(derivation, chosen: Format, console: dict | None, standalone: bool =
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
-        return
+        _write_stdout(text)
+    else:
+        write_atomically(output, text)
+
+
+def _write_stdout(text: str) -> None:
+    """Standard output, flushed here so that a full device is one error line, not a traceback at exit."""
     try:
-        output.write_text(text, encoding="utf-8")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()  # the reader left (`derive ... | head`): nothing to say, and nothing more to write
+        raise typer.Exit(141) from None
     except OSError as exc:
-        raise MatcalcError(f"cannot write {output}: {exc.strerror}") from None
+        _silence_stdout()
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `path` through a temporary file in its folder and a rename: a failed write leaves the old file.
+
+    A full disk or `ulimit -f` used to leave a truncated file in place of the
+    previous one. The temporary gets the old file's permissions (or the
+    umask's, for a new file) and is removed if anything fails.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666
+    temporary = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; the previous file, if any, is unchanged") from None
 
 
 def _latex(derivation, standalone: bool) -> str:
@@ -221,21 +323,90 @@ def _fail(exc: MatcalcError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns (and exits with) the status."""
+    args = expression_last(list(sys.argv[1:] if argv is None else argv))
+    previous = _on_sigterm_raise()
     try:
-        returned = app(args=argv, standalone_mode=False)
-        code = returned if isinstance(returned, int) else 0
-    except typer.Exit as exc:
-        code = getattr(exc, "exit_code", 0)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("error: interrupted\n")
-        code = 130
-    except Exception as exc:  # noqa: BLE001 - the user sees one line, never a traceback
-        if hasattr(exc, "format_message"):  # typer's (vendored) click usage errors
-            sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
-            code = 2
-        else:
-            sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc}); please report it\n")
-            code = 1
+        code = _run(args)
+    finally:
+        _restore_sigterm(previous)
     if __name__ != "__main__":
         sys.exit(code)
     return code
+
+
+def _run(args: list[str]) -> int:
+    try:
+        returned = app(args=args, standalone_mode=False)
+        return returned if isinstance(returned, int) else 0
+    except typer.Exit as exc:
+        return getattr(exc, "exit_code", 0)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        sys.stderr.write("error: terminated\n")
+        return EXIT_TERMINATED
+    except Exception as exc:  # noqa: BLE001 - the user sees one line, never a traceback
+        if hasattr(exc, "format_message"):  # typer's (vendored) click usage errors
+            sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+            return 2
+        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())}); "
+                         "please report it\n")
+        return EXIT_INTERNAL
+
+
+def _on_sigterm_raise():
+    """SIGTERM raises `Terminated` (only the main thread may set handlers), so cleanup runs; the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminated)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _value_options() -> tuple[set[str], set[str]]:
+    """Options that take a value (their next argument is never the expression), and the short option letters."""
+    command = typer.main.get_command(app)
+    takes_value = {opt for param in command.params if not getattr(param, "is_flag", False)
+                   and param.param_type_name == "option" for opt in param.opts}
+    short_letters = {opt[1] for param in command.params if param.param_type_name == "option"
+                     for opt in param.opts if len(opt) == 2 and opt[0] == "-"}
+    return takes_value, short_letters
+
+
+#: characters an expression holds and an option value (w=n, x,y, json, a file name) does not
+_EXPRESSION_CHARACTERS = frozenset("*/+()^@[]<>;") | frozenset(" \t\n")
+
+
+def expression_last(args: list[str]) -> list[str]:
+    """Let the expression start with a minus: `derive "-x**2"` and `derive "-sum(y*log(p))"`.
+
+    An argument that begins with `-` but cannot be an option (it holds an
+    operator or a bracket, or its letter is no short option) is the
+    expression; it moves behind `--`, where no option parser looks.
+    `-sw=n` stays the option -s with the value w=n.
+    """
+    if "--" in args or not any(a.startswith("-") and not a.startswith("--") for a in args):
+        return args  # nothing to move: no need to build the option table (a few ms of start-up)
+    takes_value, short_letters = _value_options()
+    for index, arg in enumerate(args):
+        if index and args[index - 1] in takes_value:
+            continue
+        if _looks_like_expression(arg, short_letters):
+            return [*args[:index], *args[index + 1 :], "--", arg]
+    return args
+
+
+def _looks_like_expression(arg: str, short_letters: set[str]) -> bool:
+    if not arg.startswith("-") or arg.startswith("--") or len(arg) < 2:
+        return False
+    if arg[1] not in short_letters:  # -x**2, -1, -(a + b): no option starts like that
+        return True
+    return any(c in _EXPRESSION_CHARACTERS for c in arg[2:])  # -sum(y*log(p)), but not -sw=n

@@ -72,3 +72,21 @@ class CheckFailed(MatcalcError):
     """A requested verification disagreed with the derivation."""
 
     exit_code = 3
+
+
+class InternalError(MatcalcError):
+    """A bug in this package, not a mistake in the input: its own exit status, and a request to report it."""
+
+    exit_code = 70
+
+
+class Interrupted(MatcalcError):
+    """The user pressed Ctrl-C (SIGINT): the conventional status 128 + 2."""
+
+    exit_code = 130
+
+
+class OutputError(MatcalcError):
+    """The output could not be written (a full disk, a file-size limit); sysexits' EX_IOERR."""
+
+    exit_code = 74

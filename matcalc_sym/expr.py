@@ -33,6 +33,8 @@ class Node:
     shape: Shape = SCALAR
     depth: int = 0
     column: int | None = field(default=None, compare=False)
+    #: how deep the expression's *derivative* nests (see `derivative_height`)
+    height: int = field(default=0, compare=False)
 
     @property
     def is_leaf(self) -> bool:
@@ -60,6 +62,27 @@ def nesting_depth(op: str, args: tuple[Node, ...]) -> int:
     return depth
 
 
+def derivative_height(op: str, args: tuple[Node, ...]) -> int:
+    """About how deep SymPy's tree of this node's derivative nests, which bounds every recursive walk over it.
+
+    Sums stay flat (their derivative is a sum), but the product rule nests:
+    d(a·b) = a'·b + a·b' puts a sum inside a product at every factor, so a
+    chain of n factors has a derivative 2n levels deep, however flat the
+    product itself prints. The right side of a minus is a product too:
+    x - (y - z) is x + (-1)·(y - z).
+    """
+    height = 0
+    for index, arg in enumerate(args):
+        if op in ("add", "sub") and arg.op in ("add", "sub") and not (op == "sub" and index == 1):
+            step = 0
+        elif op in ("mul", "div"):
+            step = 2
+        else:
+            step = 1
+        height = max(height, arg.height + step)
+    return height
+
+
 class GraphBuilder:
     """Interns nodes so structurally equal subexpressions are one node."""
 
@@ -81,7 +104,7 @@ class GraphBuilder:
         key = (op, key_value, tuple(id(a) for a in args))
         node = self._nodes.get(key)
         if node is None:
-            node = Node(op, args, value, shape, nesting_depth(op, args), column)
+            node = Node(op, args, value, shape, nesting_depth(op, args), column, derivative_height(op, args))
             self._nodes[key] = node
         return node
 

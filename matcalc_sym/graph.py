@@ -53,13 +53,18 @@ class IntermediateGraph:
         return {item.symbol: self.full[item.node] for item in self.intermediates}
 
 
-def introduce(program: Program) -> IntermediateGraph:
-    """Name every operator application, innermost first, the output last."""
+def introduce(program: Program, reserved: frozenset[str] = frozenset()) -> IntermediateGraph:
+    """Name every operator application, innermost first, the output last.
+
+    `reserved` names (the wrt variables) are never given to the output or an
+    intermediate, even when the expression does not use them: `sin(x**2)` by
+    y must not print dy/dy.
+    """
     output = program.output
     if output.is_leaf:
         output = Node("identity", (output,), shape=output.shape)
     order = topological_order(output)
-    taken = set(program.variables) | set(program.names.values())
+    taken = set(program.variables) | set(program.names.values()) | set(reserved)
     output_name = program.output_name or _free_name(("y", "f", "g", "out"), taken)
     prefix = _prefix(taken | {output_name})
     symbol_of: dict[Node, sympy.Basic] = {}

@@ -11,9 +11,12 @@ number, because SymPy can hang while merely building some constants.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
+import math
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +38,9 @@ _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.
 _UNARY = {ast.USub: "neg"}
 _COMPARE = {ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le"}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
+#: a decimal literal as Python spells it (underscores removed): 1.5, .5, 1., 1e-3, 2.5E+10
+_DECIMAL = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?(?:[eE](?P<exponent>[+-]?[0-9]+))?")
+_LOG10_2 = math.log10(2)
 _SYNTAX_NAMES = {
     ast.Lambda: "lambda", ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions", ast.GeneratorExp: "generator expressions",
@@ -126,14 +132,19 @@ def _prepare(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+#: below this many characters no chain of operators is deep enough for ast.parse to need more than the
+#: default recursion limit (its AST builder allows three levels per unit of the limit)
+_SHALLOW_INPUT = 2000
+#: one ast.parse at a time: the two pieces of process-wide state it needs (the recursion limit, the
+#: warning filters) are then set and restored by one thread, never interleaved by ours
+_parse_lock = threading.Lock()
+
+
 def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
-    # A long chain like x + x + ... is a deep left-nested tree to CPython's AST
-    # builder; the input length bounds that depth, so raising the limit is safe.
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, limits.MAX_INPUT_CHARS + 1000))
+    needed = len(translated) + 1000 if len(translated) > _SHALLOW_INPUT else 0
     try:
-        with warnings.catch_warnings():
-            # CPython warns on stderr about text like `1if x` or `1(x)`; the user gets our error instead
+        # CPython warns on stderr about text like `1if x` or `1(x)`; the user gets our error instead
+        with _parse_lock, _recursion_room(needed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ast.parse(translated, mode="exec")
     except SyntaxError as exc:
@@ -146,8 +157,27 @@ def _parse_ast(translated: str, origin: list[int], text: str) -> ast.Module:
         raise ParseError(f"input is nested too deeply (limit {limits.MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise ParseError(f"cannot read the input: {exc}") from None
+
+
+@contextlib.contextmanager
+def _recursion_room(needed: int):
+    """A recursion limit of at least `needed` while ast.parse builds a long chain's deep tree.
+
+    The limit is process-wide, so it is only touched for long input, under
+    `_parse_lock`, and put back only if it is still the value set here:
+    concurrent parses can never leave it raised. The bounded worker's limit
+    is high already, and short input never needs more.
+    """
+    previous = sys.getrecursionlimit()
+    if needed <= previous:
+        yield
+        return
+    sys.setrecursionlimit(needed)
+    try:
+        yield
     finally:
-        sys.setrecursionlimit(old_limit)
+        if sys.getrecursionlimit() == needed:
+            sys.setrecursionlimit(previous)
 
 
 def _offset(text: str, lineno: int, col: int) -> int:
@@ -190,6 +220,8 @@ class _Translator:
         self.names: dict[Node, str] = {}
         self._sympy: dict[Node, sympy.Expr] = {}
         self.notes: list[str] = []
+        #: estimated decimal digits of the numbers each node's expression may hold (see `_number_digits`)
+        self._digits: dict[Node, float] = {}
         #: inside a function's definition, every node is placed at the call in the user's text
         self._fixed_column: int | None = None
         self.dimensions = {str(d): d for shape in declared.values() for d in shape if isinstance(d, sympy.Symbol)}
@@ -348,11 +380,44 @@ class _Translator:
             if abs(value) > limits.MAX_LITERAL:
                 raise self.error(f"the number {limits.abbreviate(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
             return self.builder.make("const", value=sympy.Integer(value), column=self.column(node))
-        if not (abs(value) <= limits.MAX_LITERAL):
-            raise self.error(f"the number {limits.abbreviate(value)} is too large (limit {limits.MAX_LITERAL:.0e})", node)
-        spelled = self._source(node).replace("_", "")
-        exact = sympy.Rational(spelled) if re.fullmatch(r"[0-9.eE+-]+", spelled) else sympy.Rational(value)
+        exact = self._decimal(node)
         return self.builder.make("const", value=exact, column=self.column(node))
+
+    def _decimal(self, node: ast.Constant) -> sympy.Rational:
+        """A decimal literal as the exact rational it spells, its size checked on the text first.
+
+        The float Python made of it is no guide: 1e-99999999 is 0.0 there, yet
+        the exact value needs a denominator of 10**99999999, which SymPy would
+        spend minutes building; 1e-5000 goes past Python's 4300-digit limit.
+        """
+        spelled = self._source(node).replace("_", "")
+        match = _DECIMAL.fullmatch(spelled)
+        if match is None:  # not a plain decimal (cannot happen for Python's float literals)
+            raise self.error(f"cannot read the number {limits.abbreviate(spelled)}", node)
+        whole, fraction = match["whole"], match["fraction"] or ""
+        exponent_text = (match["exponent"] or "0").lstrip("+-").lstrip("0")
+        if len(exponent_text) > 6:
+            raise self.error(f"the number {limits.abbreviate(spelled)} has an exponent far out of range", node)
+        digits = (whole + fraction).lstrip("0")
+        if len(digits) > limits.MAX_DECIMAL_DIGITS:
+            raise self.error(f"the number {limits.abbreviate(spelled)} has {len(digits)} significant digits; "
+                             f"the limit is {limits.MAX_DECIMAL_DIGITS}", node)
+        if not digits:
+            return sympy.Integer(0)
+        scale = len(fraction) - int(match["exponent"] or 0)  # the value is digits / 10**scale
+        magnitude = len(digits) - scale  # 10**(magnitude - 1) <= value < 10**magnitude
+        too_large = ParseError(f"the number {limits.abbreviate(spelled)} is too large "
+                               f"(limit {limits.MAX_LITERAL:.0e})", self.column(node), self.text)
+        if magnitude > len(str(limits.MAX_LITERAL)):
+            raise too_large
+        if magnitude - 1 < limits.MIN_DECIMAL_EXPONENT:
+            raise self.error(f"the number {limits.abbreviate(spelled)} is too small (limit "
+                             f"1e{limits.MIN_DECIMAL_EXPONENT}); write 0, or rescale", node)
+        # both bounds hold, so the numerator and denominator have at most a few hundred digits
+        value = sympy.Integer(int(digits) * 10**-scale) if scale <= 0 else sympy.Rational(int(digits), 10**scale)
+        if abs(value) > limits.MAX_LITERAL:
+            raise too_large
+        return value
 
     def _name(self, node: ast.Name) -> Node:
         name = node.id
@@ -390,14 +455,24 @@ class _Translator:
             return self._constant_array(op, args, column)
         if op == "pow" and args[1].is_const:
             self._check_exponent(args[1].value, column)
+        digits = self._number_digits(op, args)
+        if digits > limits.MAX_NUMBER_DIGITS:
+            raise ParseError(f"this would make numbers of about {digits:.0f} digits (limit {limits.MAX_NUMBER_DIGITS}); "
+                             "use a smaller constant or exponent", column, self.text)
+        if op in COMPARISONS:
+            self._check_real_comparison(args, column)
         # a comparison of constants stays a node: folded, it would be a SymPy boolean, not a number
         if all(a.is_const for a in args) and op != "vector" and op not in COMPARISONS:
             return self._fold(op, args, column)
         node = self.builder.make(op, tuple(args), shape=shape, column=column)
+        self._digits[node] = digits
         if len(self.builder) > limits.MAX_NODES:
             raise ParseError(f"the expression has more than {limits.MAX_NODES} operations", column, self.text)
         if node.depth > limits.MAX_DEPTH:
             raise ParseError(f"the expression is nested more than {limits.MAX_DEPTH} levels deep", column, self.text)
+        if node.height > limits.MAX_DERIVATIVE_HEIGHT:
+            raise ParseError(f"the derivative would nest more than {limits.MAX_DERIVATIVE_HEIGHT} levels deep "
+                             f"(a product of more than {limits.MAX_DERIVATIVE_HEIGHT // 2} factors?)", column, self.text)
         return node
 
     def _note_elementwise_inverse(self, base: Node) -> None:
@@ -407,6 +482,24 @@ class _Translator:
                 f"for the matrix inverse write inv({name})")
         if note not in self.notes:
             self.notes.append(note)
+
+    def _number_digits(self, op: str, args: list[Node]) -> float:
+        """About how many digits the numbers in `op(args)` can reach once SymPy multiplies things out.
+
+        Products add digits, a constant power multiplies them ((x/10**12)**1000
+        holds 10**-12000; a power of a sum gains binomial coefficients, up to
+        2**n), anything else keeps its largest argument's. Only an estimate,
+        but it stops SymPy before it builds integers Python cannot even print.
+        """
+        sizes = [_constant_digits(a.value) if a.is_const else self._digits.get(a, 0.0) for a in args]
+        if op == "pow" and args[1].is_const and not isinstance(args[1].value, sympy.MatrixExpr) \
+                and not args[1].value.free_symbols:
+            exponent = abs(limits.approximate(args[1].value) or 0)
+            binomial = _LOG10_2 if args[0].op in ("add", "sub") else 0.0
+            return (sizes[0] + binomial) * exponent
+        if op in ("mul", "div", "matmul"):
+            return sum(sizes)
+        return max(sizes, default=0.0)
 
     def _constant_array(self, op: str, args: list[Node], column: int | None) -> Node:
         """eye(n) and ones(n): n is a declared dimension or a whole number."""
@@ -436,18 +529,50 @@ class _Translator:
         """
         values = [a.value for a in args]
         shape = shapes.result_shape(op, [a.shape for a in args], self.table)
-        if any(v.free_symbols or isinstance(v, sympy.MatrixExpr) for v in values):
-            # dimensions (positive integers) or constant arrays: nothing SymPy could choke on
-            value = build(op, values, self.table, shape=shape, arg_shapes=[a.shape for a in args])
-            return self.builder.make("const", value=value, shape=shape, column=column)
+        arg_shapes = [a.shape for a in args]
+        if any(isinstance(v, sympy.MatrixExpr) for v in values):  # eye(n), ones(n): nothing SymPy could choke on
+            return self.builder.make("const", value=build(op, values, self.table, shape=shape, arg_shapes=arg_shapes),
+                                     shape=shape, column=column)
         lazy = build(op, values, self.table, evaluate=False)
+        if lazy.free_symbols:
+            self._check_dimension_constant(lazy, column)
+            return self.builder.make("const", value=build(op, values, self.table, shape=shape, arg_shapes=arg_shapes),
+                                     shape=shape, column=column)
         approx = limits.approximate(lazy)
         if approx is None:
             raise ParseError("a constant part of the expression is undefined (division by zero?)", column, self.text)
         if abs(approx) > limits.MAX_CONSTANT:
             raise ParseError(f"a constant part of the expression is too large (about {abs(approx):.3g})", column, self.text)
+        if abs(approx.imag) > 1e-12 * max(1.0, abs(approx)):  # asin(3), sqrt(-1): the language is real
+            raise ParseError(f"a constant part of the expression is not a real number ({limits.abbreviate(lazy)})",
+                             column, self.text)
         value = build(op, values, self.table)
         return self.builder.make("const", value=value, column=column)
+
+    def _check_dimension_constant(self, lazy: sympy.Expr, column: int | None) -> None:
+        """A constant in a dimension (n of w: n) is checked at the largest size a check or expansion gives it.
+
+        Dimensions are unbounded symbols, so gamma(gamma(n + 3)) passed every
+        constant bound here and overflowed when a check put numbers in.
+        """
+        from sympy.core.parameters import evaluate
+
+        with evaluate(False):  # gamma(4099) must not be computed exactly here
+            largest = lazy.xreplace({d: sympy.Integer(limits.MAX_DIMENSION) for d in lazy.free_symbols})
+        approx = limits.approximate(largest)
+        if approx is not None and abs(approx) > limits.MAX_CONSTANT:
+            names = ", ".join(sorted(str(d) for d in lazy.free_symbols))
+            raise ParseError(f"a constant part of the expression is too large when {names} = {limits.MAX_DIMENSION} "
+                             f"(about {abs(approx):.3g})", column, self.text)
+
+    def _check_real_comparison(self, args: list[Node], column: int | None) -> None:
+        """Both sides of a comparison are real: asin(3) > x has no meaning (and SymPy raises TypeError)."""
+        for arg in args:
+            if arg.is_const and not isinstance(arg.value, sympy.MatrixExpr) and not arg.value.free_symbols:
+                approx = limits.approximate(arg.value)
+                if approx is None or abs(approx.imag) > 1e-12 * max(1.0, abs(approx)):
+                    raise ParseError(f"a comparison needs real numbers, and {limits.abbreviate(arg.value)} is not "
+                                     "real", column, self.text)
 
     def sympy_of(self, root: Node) -> sympy.Expr:
         """SymPy expression of a node (used for templates; the engine has its own)."""
@@ -500,6 +625,14 @@ class _Translator:
     def _suggest(name: str, candidates: list[str]) -> str:
         close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
         return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _constant_digits(value) -> float:
+    """Decimal digits of a constant's rationals (numerator and denominator); 0 for arrays and dimensions."""
+    if not isinstance(value, sympy.Basic) or isinstance(value, sympy.MatrixExpr):
+        return 0.0
+    rationals = [value] if value.is_Rational else value.atoms(sympy.Rational)
+    return sum(math.log10(abs(r.p)) + math.log10(r.q) for r in rationals if r.p)
 
 
 def _op_symbol(op: ast.AST) -> str:

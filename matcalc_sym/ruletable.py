@@ -165,20 +165,21 @@ def _functions_from(data: dict, origin: str) -> tuple[dict[str, FunctionSpec], d
     return functions, aliases
 
 
-def load_table(paths: tuple[Path, ...] = ()) -> RuleTable:
-    """The shipped tables plus any user files (user rules are tried first)."""
+def load_table(paths: tuple[Path, ...] = (), parsed: tuple[tuple[str, dict], ...] = ()) -> RuleTable:
+    """The shipped tables plus any user files (user rules are tried first).
+
+    `parsed` holds user files already read and validated, as (origin, data):
+    reading a file a second time could see different contents.
+    """
     rules: list[Rule] = []
     jacobians: list[JacobianRule] = []
     vjps: list[JacobianRule] = []
     functions: dict[str, FunctionSpec] = {}
     aliases: dict[str, str] = {}
-    sources = [(str(p), Path(p).read_bytes()) for p in paths]
-    sources += [(f"rules/{name}", data) for name, data in _shipped_tables()]
-    for origin, raw in sources:
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise RuleFileError(f"{origin}: not valid TOML: {exc}") from None
+    sources = [(str(p), _toml(str(p), Path(p).read_bytes())) for p in paths]
+    sources += list(parsed)
+    sources += [(f"rules/{name}", _toml(f"rules/{name}", data)) for name, data in _shipped_tables()]
+    for origin, data in sources:
         more_functions, more_aliases = _functions_from(data, origin)
         for name, spec in more_functions.items():
             functions.setdefault(name, spec)
@@ -190,6 +191,13 @@ def load_table(paths: tuple[Path, ...] = ()) -> RuleTable:
     generic = [r for r in rules if r.generic]
     ordered = tuple([r for r in rules if not r.generic] + generic)
     return RuleTable(ordered, functions, aliases, tuple(jacobians), tuple(vjps))
+
+
+def _toml(origin: str, raw: bytes) -> dict:
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RuleFileError(f"{origin}: not valid TOML: {exc}") from None
 
 
 def _jacobian_from(entry: dict, origin: str) -> JacobianRule:

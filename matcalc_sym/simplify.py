@@ -16,6 +16,9 @@ UNTOUCHED = 400
 #: tree nodes above which `expand` and `cancel` are not tried: they can multiply out
 #: a product of sums into thousands of terms, seconds of work for a longer answer
 EXPANDABLE = 150
+#: total degree of powers of sums above which `cancel` and `simplify` are not tried: both multiply
+#: polynomials out, and (x+1)**1000*(x-1)**1000 kept `cancel` busy for minutes in a small tree
+CANCELLABLE_DEGREE = 64
 
 
 def tree_size(expr: sympy.Basic, limit: int) -> int:
@@ -53,12 +56,13 @@ def readable(expr: sympy.Basic) -> sympy.Basic:
     if size > UNTOUCHED:
         return expr
     small = nodes <= EXPANDABLE
-    rewrites = [sympy.factor_terms, sympy.cancel] if small else [sympy.factor_terms]
+    low_degree = _power_degree(expr) <= CANCELLABLE_DEGREE
+    rewrites = [sympy.factor_terms, sympy.cancel] if small and low_degree else [sympy.factor_terms]
     if expr.has(sympy.Piecewise):
         rewrites = [lambda e: relu_on_active_branch(sympy.piecewise_fold(e)), sympy.factor_terms]
     if small and not _has_large_power(expr):
         rewrites.append(sympy.expand)
-    if size <= CHEAP_ONLY:
+    if size <= CHEAP_ONLY and low_degree:
         rewrites.append(sympy.simplify)
     candidates = [expr]
     for rewrite in rewrites:
@@ -75,6 +79,11 @@ def readable(expr: sympy.Basic) -> sympy.Basic:
 def _functions(expr: sympy.Basic) -> set[type]:
     """Function classes in `expr`: a rewrite must not bring in new ones (sin/cos → tan)."""
     return {type(f) for f in expr.atoms(sympy.Function)}
+
+
+def _power_degree(expr: sympy.Basic) -> int:
+    """The degrees of all integer powers of sums, added: what multiplying the polynomials out would reach."""
+    return sum(abs(int(p.exp)) for p in expr.atoms(sympy.Pow) if p.exp.is_Integer and p.base.is_Add)
 
 
 def _has_large_power(expr: sympy.Basic) -> bool:

@@ -152,55 +152,77 @@ class Derivation:
         an upstream gradient is passed by its name, e.g. values["dJ/dc"].
         """
         from .numeric import evaluate
+        from .render.deep import rendered
+        from .treeshape import derivation_arrays, dimensions_of, refuse_dense
 
-        return evaluate(self, values)
+        refuse_dense(derivation_arrays(self), dimensions_of(self.symbols, values), "evaluate()",
+                     "every array is built densely")
+        return rendered(self, lambda: evaluate(self, values))  # a tall tree is walked in a worker
+
+    # Every renderer goes through `render.deep.rendered`: a derivation too deep for the caller's
+    # stack (the derivative of a long product) is rendered in a worker that has a deep one.
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description (see the README for the schema)."""
+        from .render.deep import rendered
         from .render.json import derivation_to_dict
 
-        return derivation_to_dict(self)
+        return rendered(self, lambda: derivation_to_dict(self))
 
     def to_numpy(self) -> str:
         """A self-contained NumPy module: f_and_grad(**inputs) and check_gradient()."""
+        from .render.deep import rendered
         from .render.numpy import to_numpy
 
-        return to_numpy(self)
+        return rendered(self, lambda: to_numpy(self))
 
     def to_text(self, width: int = 100) -> str:
         """The derivation as plain text (what the CLI prints when piped)."""
+        from .render.deep import rendered
         from .render.terminal import render_text
 
-        return render_text(self, width=width)
+        return rendered(self, lambda: render_text(self, width=width))
 
     def to_latex(self, standalone: bool = False) -> str:
         """`align*` blocks per step kind; `standalone` makes a complete document."""
+        from .render.deep import rendered
         from .render.latex import to_latex
 
-        return to_latex(self, standalone=standalone)
+        return rendered(self, lambda: to_latex(self, standalone=standalone))
 
     def to_markdown(self) -> str:
         """Headings per step kind and `$$` math (GitHub, Jupyter)."""
+        from .render.deep import rendered
         from .render.markdown import to_markdown
 
-        return to_markdown(self)
+        return rendered(self, lambda: to_markdown(self))
 
     def _repr_latex_(self) -> str:
+        from .render.deep import rendered
         from .render.notebook import repr_latex
 
-        return repr_latex(self)
+        return rendered(self, lambda: repr_latex(self))
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
     def _repr_html_(self) -> str:
+        from .render.deep import rendered
         from .render.notebook import repr_html
 
-        return repr_html(self)
+        return rendered(self, lambda: repr_html(self))
 
     def __rich_console__(self, console, options):
+        from .render.deep import IN_PROCESS_HEIGHT
         from .render.terminal import renderables
+        from .sandbox import in_worker
+        from .treeshape import tallest
 
+        if not in_worker() and tallest(self) > IN_PROCESS_HEIGHT:  # laid out in a worker, as plain text
+            from rich.text import Text
+
+            yield Text(self.to_text(width=options.max_width))
+            return
         yield from renderables(self, width=options.max_width)
 
     def __str__(self) -> str:

@@ -19,8 +19,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+
+import sympy
 
 from .errors import MatcalcError
 from .functions import resolve
@@ -37,6 +40,12 @@ from .userfunctions import user_function
 
 _RULE_FIELDS = {"id", "op", "partials", "explain", "source", "arity", "depends", "constant", "generic"}
 _FUNCTION_FIELDS = {"sympy", "definition", "arity", "aliases", "kind", "signatures"}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: a rules file is a page of text; a larger one is a mistake or an attack on memory
+MAX_RULES_FILE_BYTES = 1_000_000
+#: SymPy classes a file may not name with `sympy = "..."`: not functions of numbers
+_STRUCTURAL = {"Function", "Piecewise", "Lambda", "WildFunction", "Subs", "Derivative", "Integral", "Sum", "Product",
+               "Id", "ExprCondPair"}
 
 
 class RuleRejected(RuleFileError):
@@ -48,7 +57,7 @@ def load_user_table(paths: Sequence[str | Path]) -> RuleTable:
     files = [(str(p), _read(Path(p))) for p in paths]
     for origin, data in files:
         _validate(origin, data)
-    table = load_table(tuple(Path(p) for p in paths))
+    table = load_table(parsed=tuple(files))  # the data validated here, not the files read a second time
     table = _with_user_functions(table, files)
     _prove(table, {origin for origin, _ in files})
     return table
@@ -56,13 +65,47 @@ def load_user_table(paths: Sequence[str | Path]) -> RuleTable:
 
 def _read(path: Path) -> dict:
     try:
+        size = path.stat().st_size
+        if size > MAX_RULES_FILE_BYTES:
+            raise RuleFileError(f"rules file {str(path)!r} is {size} bytes; the limit is {MAX_RULES_FILE_BYTES}")
         raw = path.read_bytes()
     except OSError as exc:
         raise RuleFileError(f"rules file {str(path)!r}: cannot read it ({exc.strerror})") from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RuleFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise RuleFileError(f"{path}: nested too deeply to be a rules file") from None
+    _refuse_control_characters(str(path), data)
+    return data
+
+
+def _refuse_control_characters(where: str, value, field: str = "") -> None:
+    """Every key and string of the file: no control or format character (ESC, NUL, bidi overrides).
+
+    Rule ids, explanations and sources are printed to terminals and typeset
+    in LaTeX and Markdown; an escape sequence there would rewrite the
+    reader's screen. Walked with a stack, so nesting cannot exhaust Python's.
+    """
+    stack = [(value, field)]
+    while stack:
+        item, name = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                _check_text(where, key, f"{name}.{key}" if name else key)
+                stack.append((inner, f"{name}.{key}" if name else key))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{name}[{index}]") for index, inner in enumerate(item))
+        elif isinstance(item, str):
+            _check_text(where, item, name)
+
+
+def _check_text(where: str, text: str, field: str) -> None:
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            raise RuleFileError(f"{where}: field {field!r} holds the control character U+{ord(char):04X}; "
+                                "rules files hold printable text only")
 
 
 def _validate(origin: str, data: dict) -> None:
@@ -81,20 +124,55 @@ def _validate(origin: str, data: dict) -> None:
     shipped = default_table()
     for name, spec in functions.items():
         where = f"{origin}: function {name!r}"
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-            raise RuleFileError(f"{where}: a function name is letters, digits and '_', starting with a letter")
-        if shipped.function(name) is not None:
-            raise RuleFileError(f"{where}: already a built-in function; add a [[rule]] for it instead")
-        _validate_function(where, spec)
+        _validate_new_name(where, name, "a function name", shipped)
+        _validate_function(where, spec, shipped, set(functions) - {name})
     rules = data.get("rule", [])
     if not isinstance(rules, list) or not all(isinstance(e, dict) for e in rules):
         raise RuleFileError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
-    known = set(default_table().functions) | set(default_table().aliases) | set(functions)
+    arities = {name: _arities(spec) for name, spec in functions.items() if isinstance(spec, dict)}
     for index, entry in enumerate(rules, start=1):
-        _validate_rule(f"{origin}: rule {entry.get('id', f'#{index}')!r}", entry, known)
+        rule_id = entry.get("id") if isinstance(entry.get("id"), str) else f"#{index}"
+        _validate_rule(f"{origin}: rule {rule_id!r}", entry, shipped, arities)
 
 
-def _validate_function(where: str, spec) -> None:
+def _validate_new_name(where: str, name, what: str, shipped: RuleTable) -> None:
+    """A name a file adds (a function or an alias): well formed, and nothing that exists already.
+
+    Built-ins cannot be redefined (an alias `sin` would change what sin
+    means), and SymPy's own class names cannot be taken: SymPy and its
+    printers recognise classes by name, so a function called `Symbol`
+    would be printed and pickled as a symbol.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        got = repr(name) if isinstance(name, str) and len(name) <= 40 else f"a {type(name).__name__}"
+        raise RuleFileError(f"{where}: {what} is letters, digits and '_', starting with a letter (got {got})")
+    if shipped.function(name) is not None:
+        raise RuleFileError(f"{where}: already a built-in function ({name!r}); add a [[rule]] for it instead")
+    if hasattr(sympy, name) or _printed_specially(name):
+        raise RuleFileError(f"{where}: {name!r} is the name of a SymPy class or function; choose another name")
+
+
+def _printed_specially(name: str) -> bool:
+    """Whether a printer has a method for a class of this name (Elementwise, Partial, sigmoid, ...)."""
+    from sympy.printing.latex import LatexPrinter
+    from sympy.printing.numpy import NumPyPrinter
+    from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.repr import ReprPrinter
+    from sympy.printing.str import StrPrinter
+
+    from .render.latex import MatcalcLatexPrinter
+    from .render.numpy import _Printer as NumPyExport
+
+    printers = (LatexPrinter, PrettyPrinter, StrPrinter, ReprPrinter, NumPyPrinter, MatcalcLatexPrinter, NumPyExport)
+    return any(hasattr(printer, f"_print_{name}") for printer in printers)
+
+
+def _arities(spec: dict) -> tuple:
+    arity = spec.get("arity", 1)
+    return tuple(arity) if isinstance(arity, list) else (arity,)
+
+
+def _validate_function(where: str, spec, shipped: RuleTable, others: set[str]) -> None:
     if not isinstance(spec, dict):
         raise RuleFileError(f"{where}: must be a table such as {{ definition = \"log(1 + exp(u))\" }}")
     unknown = set(spec) - _FUNCTION_FIELDS
@@ -104,44 +182,88 @@ def _validate_function(where: str, spec) -> None:
     counts = arity if isinstance(arity, list) else [arity]
     if not counts or not all(isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= 3 for a in counts):
         raise RuleFileError(f"{where}: field 'arity' must be 1, 2 or 3 (or a list of them)")
+    aliases = spec.get("aliases", [])
+    if not isinstance(aliases, list):
+        raise RuleFileError(f"{where}: field 'aliases' must be a list of names, such as [\"sp\"]")
+    for alias in aliases:
+        _validate_new_name(f"{where}: field 'aliases'", alias, "an alias", shipped)
+        if alias in others:
+            raise RuleFileError(f"{where}: field 'aliases': {alias!r} is a function of this file")
+    if "kind" in spec and spec["kind"] != "elementwise":
+        raise RuleFileError(f"{where}: field 'kind': a rules file defines element-wise functions only")
+    if "signatures" in spec:
+        raise RuleFileError(f"{where}: field 'signatures' is for the shipped array functions only")
     if "definition" in spec:
         _template(where, "definition", spec["definition"])
     elif "sympy" in spec:
-        if not isinstance(spec["sympy"], str):
-            raise RuleFileError(f"{where}: field 'sympy' must be a string")
-        try:
-            resolve(spec["sympy"])
-        except ValueError:
-            raise RuleFileError(f"{where}: field 'sympy': {spec['sympy']!r} is not a SymPy function") from None
+        _validate_sympy_name(where, spec["sympy"], counts)
+    else:
+        raise RuleFileError(f"{where}: needs a 'definition' (a template in u, v, w) or a 'sympy' function name")
 
 
-def _validate_rule(where: str, entry: dict, known: set[str]) -> None:
+def _validate_sympy_name(where: str, name, counts: list[int]) -> None:
+    """`sympy = "..."` names a function of numbers that takes the declared number of arguments."""
+    if not isinstance(name, str):
+        raise RuleFileError(f"{where}: field 'sympy' must be a string")
+    try:
+        function = resolve(name)
+    except ValueError:
+        function = None
+    module = getattr(function, "__module__", "") or ""
+    if function is None or name in _STRUCTURAL or not (module.startswith("sympy.functions.") or name in
+                                                        ("sigmoid", "sqrt", "cbrt")):
+        raise RuleFileError(f"{where}: field 'sympy': {name!r} is not a SymPy function of numbers "
+                            "(such as erf or besselj)")
+    nargs = getattr(function, "nargs", None)
+    if isinstance(nargs, sympy.Set) and not all(sympy.Integer(n) in nargs for n in counts):
+        raise RuleFileError(f"{where}: field 'arity': {name} does not take {counts} argument(s)")
+
+
+def _validate_rule(where: str, entry: dict, shipped: RuleTable, arities: dict[str, tuple]) -> None:
     unknown = set(entry) - _RULE_FIELDS
     if unknown:
         raise RuleFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     for key in ("id", "op"):
         if not isinstance(entry.get(key), str) or not entry[key]:
             raise RuleFileError(f"{where}: field '{key}' must be a non-empty string")
-    if entry["op"] not in OPERATORS and entry["op"] not in known:
-        raise RuleFileError(f"{where}: field 'op': unknown function {entry['op']!r} "
+    op = entry["op"]
+    spec = shipped.function(op)
+    if op in OPERATORS:
+        allowed = (1,) if op == "neg" else (2,)
+    elif spec is not None:
+        allowed = spec.arity
+    elif op in arities:
+        allowed = arities[op]
+    else:
+        raise RuleFileError(f"{where}: field 'op': unknown function {op!r} "
                             "(define it under [functions] in the same file)")
+    if entry.get("generic"):
+        raise RuleFileError(f"{where}: field 'generic' is for the shipped tables only")
     partials = entry.get("partials")
     if not isinstance(partials, dict) or not partials:
         raise RuleFileError(f"{where}: field 'partials' must map slots (u, v, w) to templates")
-    for slot, template in partials.items():
-        if slot not in SLOTS:
-            raise RuleFileError(f"{where}: field 'partials.{slot}': slots are u, v and w")
-        _template(where, f"partials.{slot}", template)
     arity = entry.get("arity")
     if arity is not None and (not isinstance(arity, int) or isinstance(arity, bool) or not 1 <= arity <= 3):
         raise RuleFileError(f"{where}: field 'arity' must be 1, 2 or 3")
+    if arity is not None and arity not in allowed:
+        raise RuleFileError(f"{where}: field 'arity': {op} takes {' or '.join(map(str, allowed))} argument(s)")
+    most = arity if arity is not None else max(allowed)
+    for slot, template in partials.items():
+        if slot not in SLOTS:
+            raise RuleFileError(f"{where}: field 'partials.{slot}': slots are u, v and w")
+        if slot not in SLOTS[:most]:
+            raise RuleFileError(f"{where}: field 'partials.{slot}': {op} has the slot(s) {', '.join(SLOTS[:most])}")
+        _template(where, f"partials.{slot}", template)
     depends = entry.get("depends")
-    if depends is not None and (not isinstance(depends, list) or not set(depends) <= set(SLOTS)):
+    if depends is not None and (not isinstance(depends, list) or not all(isinstance(d, str) for d in depends)
+                                or not set(depends) <= set(SLOTS[:most])):
         raise RuleFileError(f"{where}: field 'depends' must be a list of slots such as [\"u\"]")
     constant = entry.get("constant", {})
     if not isinstance(constant, dict):
         raise RuleFileError(f"{where}: field 'constant' must map slots to constants")
     for slot, value in constant.items():
+        if slot not in SLOTS[:most]:
+            raise RuleFileError(f"{where}: field 'constant.{slot}': {op} has the slot(s) {', '.join(SLOTS[:most])}")
         _template(where, f"constant.{slot}", value)
     for key in ("explain", "source"):
         if key in entry and not isinstance(entry[key], str):

@@ -107,6 +107,15 @@ EXPRESSIONS = [
     ("exp-exp", "exp(exp(exp(10)))*x", "too large"),
     ("cos-cos", "cos(cos(2 - exp(10**6)))*x", "too large"),
     ("division-by-zero", "1/0 + x", "undefined"),
+    # decimal literals are exact: their size is read off the text, not the float Python made of it
+    ("tiny-decimal-exponent", "1e-99999999*x", "exponent far out of range"),
+    ("small-decimal", "1e-5000*x", "1e-5000 is too small (limit 1e-300)"),
+    ("long-decimal", "0." + "1" * 5000 + "*x", "5000 significant digits; the limit is 100"),
+    ("long-decimal-exponent", "1e" + "9" * 5000 + "*x", "exponent far out of range"),
+    # powers of constants that SymPy multiplies out into integers Python cannot print
+    ("power-of-small-constant", "(x/10**12)**1000", "numbers of about 12000 digits"),
+    ("power-of-decimal", "(1e-12*x)**1000", "numbers of about 12000 digits"),
+    ("power-of-power", "((x/10**6)**100)**100", "numbers of about 60000 digits"),
     ("no-variable", "10**13", "no variables"),
 ]
 
@@ -137,4 +146,26 @@ OPTIONS = [
     ("timeout-zero", ["--timeout", "0"], "timeout must be"),
     ("timeout-inf", ["--timeout", "inf"], "timeout must be"),
     ("wrt-dunder", ["--wrt", "__class__"], "not a variable name"),
+]
+
+#: (id, expression, wrt): input the parser accepts that tries to become code in an exported NumPy module.
+#: Comments may hold anything printable; names may be anything the module itself uses.
+EXPORTS = [
+    ("docstring-double", 'x**2 #"""; import os; os.system("touch {canary}"); """', "x"),
+    ("docstring-single", "x**2 #'''; import os; os.system('touch {canary}'); '''", "x"),
+    ("docstring-open", 'x**2 #"""; open("{canary}", "w").write("x"); """', "x"),
+    ("docstring-subprocess", 'x**2 #"""; import subprocess; subprocess.run(["touch", "{canary}"]); """', "x"),
+    ("backslash-quote", 'x**2 # \\"""; import os; os.system("touch {canary}") #', "x"),
+    ("trailing-backslash", "x**2 # \\", "x"),
+    ("bad-escape-x", "x**2 # \\x", "x"),
+    ("bad-escape-N", "x**2 # \\N{{oops}}", "x"),
+    ("two-lines", 'y = x**2 # """\nz = y + 1 # """; __import__("os").system("touch {canary}") #', "x"),
+    ("carriage-return", 'x**2 # """\rz = 2*x # """; import os; os.system("touch {canary}")', "x"),
+    ("tab-and-hash", 'x**2\t#\t"""\t#\t"""', "x"),
+    ("module-names", "value*numpy + sin(float) + functools*math + f_and_grad*SHAPES + derivative*operator",
+     "value,numpy,float"),
+    ("more-module-names", "WRT*LAYOUT + UPSTREAM*check_gradient + SOURCE_BASE64*d_value + np*self*print",
+     "WRT,np"),
+    ("dangerous-names", "os*system + eval*exec + open*compile + globals*getattr + subprocess*sys", "os,eval"),
+    ("keyword-like-names", "match*case + type*print + async_*lambda_", "match,type"),
 ]

@@ -25,6 +25,37 @@ def test_decimals_are_exact():
     assert derive("x**0.5").result == 1 / (2 * sympy.sqrt(x))
 
 
+@pytest.mark.parametrize(("text", "value"), [
+    ("2.5E+3", sympy.Integer(2500)), ("1_000.5", sympy.Rational(2001, 2)), (".5", sympy.Rational(1, 2)),
+    ("1.", sympy.Integer(1)), ("1e-300", sympy.Rational(1, 10**300)), ("0e-99999", sympy.Integer(0)),
+    ("999999999999.9", sympy.Rational(9999999999999, 10)), ("1e12", sympy.Integer(10**12)),
+    ("0." + "3" * 100, sympy.Rational(int("3" * 100), 10**100)),
+])
+def test_decimal_literals_are_the_exact_rationals_they_spell(text, value):
+    assert parse(f"{text}*x").output.args[0].value == value
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("x + 1e-99999999", "the number 1e-99999999 has an exponent far out of range (column 5)"),
+    ("x + 1e-5000", "the number 1e-5000 is too small (limit 1e-300); write 0, or rescale (column 5)"),
+    ("x + 1.0000001e12", "the number 1.0000001e12 is too large (limit 1e+12) (column 5)"),
+    ("x + 0." + "1" * 101, "has 101 significant digits; the limit is 100 (column 5)"),
+])
+def test_decimal_literals_out_of_range_are_a_parse_error_at_their_column(text, message):
+    start = time.perf_counter()
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert time.perf_counter() - start < 0.1
+    assert str(info.value).endswith(message)
+
+
+def test_powers_stay_below_the_number_size_limit_or_are_refused():
+    x = sympy.Symbol("x", real=True)
+    assert derive("(3*x)**1000", "x").result == 3000 * 3**999 * x**999  # about 480 digits: fine
+    with pytest.raises(ParseError, match=r"numbers of about 12\d\d\d digits \(limit 2000\)"):
+        parse("(x/10**12)**1000")
+
+
 def test_statements_keep_names_and_the_output_name():
     program = parse("z = x**2\nw = sin(z); w")
     assert program.output_name is None

@@ -186,3 +186,78 @@ def test_the_example_rules_file_works_from_the_command_line():
     assert result.exit_code == 0, result.output
     assert "softplus" in result.stdout and "(sigmoid(w))" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("check passed: finite differences, 5 points,")
+
+
+def _nested_arrays(depth: int) -> str:
+    return '[functions]\nfoo = { definition = "u", aliases = ' + "[" * depth + "]" * depth + " }\n"
+
+
+#: (id, file text, fragment of the one error line): each gave "internal error" or silently wrong results
+HOSTILE_FILES = [
+    ("alias-overrides-builtins", '[functions]\ncube = { definition = "u**3", aliases = ["sin", "exp"] }\n',
+     "function 'cube': field 'aliases': already a built-in function ('sin')"),
+    ("alias-not-a-list", '[functions]\ncube = { definition = "u**3", aliases = "c" }\n',
+     "function 'cube': field 'aliases' must be a list of names"),
+    ("sympy-Function", '[functions]\nfoo = { sympy = "Function" }\n',
+     "function 'foo': field 'sympy': 'Function' is not a SymPy function of numbers"),
+    ("sympy-Piecewise", '[functions]\nfoo = { sympy = "Piecewise" }\n',
+     "function 'foo': field 'sympy': 'Piecewise' is not a SymPy function of numbers"),
+    ("sympy-wrong-arity", '[functions]\nfoo = { sympy = "erf", arity = 2 }\n',
+     "function 'foo': field 'arity': erf does not take [2] argument(s)"),
+    ("sin-with-two-arguments", '[[rule]]\nid = "sin2"\nop = "sin"\narity = 2\npartials = { u = "cos(u)" }\n',
+     "rule 'sin2': field 'arity': sin takes 1 argument(s)"),
+    ("slot-beyond-arity", '[[rule]]\nid = "s"\nop = "sin"\npartials = { u = "cos(u)", v = "0" }\n',
+     "rule 's': field 'partials.v': sin has the slot(s) u"),
+    ("depends-nested", '[[rule]]\nid = "s"\nop = "sin"\ndepends = [["u"]]\npartials = { u = "cos(u)" }\n',
+     "rule 's': field 'depends' must be a list of slots"),
+    ("nested-arrays", _nested_arrays(50), "function 'foo': field 'aliases': an alias is letters, digits and '_'"),
+    ("deep-arrays", _nested_arrays(100_000), "nested too deeply to be a rules file"),
+    ("named-Symbol", '[functions]\nSymbol = { definition = "u**2" }\n[[rule]]\nid = "r"\nop = "Symbol"\n'
+                     'partials = { u = "2*u" }\n', "function 'Symbol': 'Symbol' is the name of a SymPy class"),
+    ("named-Float", '[functions]\nFloat = { definition = "u**2" }\n', "'Float' is the name of a SymPy class"),
+    ("named-Piecewise", '[functions]\nPiecewise = { definition = "u**2" }\n',
+     "'Piecewise' is the name of a SymPy class"),
+    ("named-Elementwise", '[functions]\nElementwise = { definition = "u**2" }\n',
+     "'Elementwise' is the name of a SymPy class"),
+    ("escape-in-id", '[functions]\nsp = { definition = "log(1 + exp(u))" }\n[[rule]]\nid = "sp\\u001b[31m"\n'
+                     'op = "sp"\npartials = { u = "sigmoid(u)" }\n', "holds the control character U+001B"),
+    ("escape-in-explain", '[[rule]]\nid = "s"\nop = "sin"\npartials = { u = "cos(u)" }\nexplain = "\\u001b[2J"\n',
+     "field 'rule[0].explain' holds the control character U+001B"),
+    ("bidi-override-in-source", '[[rule]]\nid = "s"\nop = "sin"\npartials = { u = "cos(u)" }\n'
+                                'source = "x\\u202ey"\n', "holds the control character U+202E"),
+    ("array-function-kind", '[functions]\nfoo = { definition = "u", kind = "matrix" }\n',
+     "field 'kind': a rules file defines element-wise functions only"),
+    ("too-large", "# " + "x" * 1_000_001 + "\n", "bytes; the limit is 1000000"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), [c[1:] for c in HOSTILE_FILES], ids=[c[0] for c in HOSTILE_FILES])
+def test_a_hostile_or_malformed_rules_file_is_one_clear_error(tmp_path, text, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(RuleFileError) as caught:
+        derive("sin(x) + exp(x)", rules=[path])
+    assert str(path) in str(caught.value)
+    assert fragment in str(caught.value)
+    result = runner.invoke(app, ["sin(x) + exp(x)", "--rules", str(path), "-f", "text"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
+
+
+def test_an_alias_can_no_longer_change_what_sin_means(tmp_path):
+    path = write(tmp_path, '[functions]\ncube = { definition = "u**3", aliases = ["cb"] }\n')
+    x = sympy.Symbol("x", real=True)
+    assert derive("sin(x) + cb(x)", rules=[path]).result == sympy.cos(x) + 3 * x**2
+
+
+def test_a_rules_file_is_read_once(tmp_path, monkeypatch):
+    """The validated data is the data used: a file swapped after validation cannot slip anything in."""
+    from pathlib import Path
+
+    path = write(tmp_path, SOFTPLUS)
+    reads = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    load_user_table([path])
+    assert reads.count(path) == 1

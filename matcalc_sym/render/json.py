@@ -6,24 +6,43 @@ from functools import partial
 from typing import Any
 
 import sympy
+from sympy.printing.repr import ReprPrinter
+from sympy.printing.str import StrPrinter
+
+from .printable import PrintsEachOnce
 
 SCHEMA_VERSION = 1
 
 
-def expression_to_dict(expr: sympy.Basic | None, printer=None) -> dict[str, str] | None:
-    """One expression three ways: LaTeX (the paper's notation), SymPy's srepr, and plain text."""
+class _Text(PrintsEachOnce, StrPrinter):
+    """`sympy.sstr`, each distinct subexpression printed once: the substitute steps of a long
+    derivation repeat their predecessors' trees, which made the JSON quadratic (18 s for 200 steps)."""
+
+
+class _Repr(PrintsEachOnce, ReprPrinter):
+    """`sympy.srepr`, each distinct subexpression printed once."""
+
+
+def expression_to_dict(expr: sympy.Basic | None, printer=None, plain: tuple | None = None) -> dict[str, str] | None:
+    """One expression three ways: LaTeX (the paper's notation), SymPy's srepr, and plain text.
+
+    `plain` is a (srepr, text) pair of printers shared by one document.
+    """
     if expr is None:
         return None
     latex = printer.doprint(expr) if printer is not None else sympy.latex(expr)
-    return {"latex": latex, "srepr": sympy.srepr(expr), "text": sympy.sstr(expr)}
+    if plain is None:
+        return {"latex": latex, "srepr": sympy.srepr(expr), "text": sympy.sstr(expr)}
+    srepr, text = plain
+    return {"latex": latex, "srepr": srepr.doprint(expr), "text": text.doprint(expr)}
 
 
-def step_to_dict(step, printer=None) -> dict[str, Any]:
+def step_to_dict(step, printer=None, plain: tuple | None = None) -> dict[str, Any]:
     if printer is None:
         from .latex import printer_for
 
         printer = printer_for()
-    expression_dict = partial(expression_to_dict, printer=printer)
+    expression_dict = partial(expression_to_dict, printer=printer, plain=plain)
     return {
         "kind": step.kind,
         "rule": step.rule,
@@ -40,7 +59,8 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
     from .latex import printer_for
 
     printer = printer_for(derivation)
-    expression_to_dict = partial(_expression, printer=printer)
+    plain = (_Repr(), _Text())
+    expression_to_dict = partial(_expression, printer=printer, plain=plain)
     return {
         "schema": SCHEMA_VERSION,
         "input": derivation.source,
@@ -52,7 +72,7 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "expression": expression_to_dict(derivation.expression),
         "result": expression_to_dict(derivation.result),
         "notes": list(derivation.notes),
-        "steps": [step_to_dict(step, printer) for step in derivation.steps],
+        "steps": [step_to_dict(step, printer, plain) for step in derivation.steps],
         "expansion": _expansion_to_dict(derivation.expansion),
         "gradients": {name: expression_to_dict(g) for name, g in derivation.gradients.items()},
         "check": derivation.check.to_dict() if derivation.check is not None else None,

@@ -20,7 +20,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .printable import PrintsEachOnce, is_large
+from .printable import PrintsEachOnce, is_large, misread
 from .terminal import COMPACT_STEPS, TITLES, groups
 
 #: a document that compiles with Debian's texlive-latex-base alone
@@ -99,8 +99,11 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
         return r" \cdot ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
 
     def _print_Symbol(self, expr, style="plain"):
-        printed = super()._print_Symbol(expr, style="plain")
         ndim = self._settings["array_ndim"].get(expr.name)
+        if misread(expr.name):  # x__2 is not x², xdot not ẋ: the name as written
+            font = {1: r"\mathbf", 2: r"\mathrm"}.get(ndim, r"\mathit")
+            return f"{font}{{{expr.name.replace('_', chr(92) + '_')}}}"
+        printed = super()._print_Symbol(expr, style="plain")
         if not ndim or printed.startswith("\\frac"):
             return printed
         base, sep, rest = printed.partition("_")
@@ -142,14 +145,14 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
         return self._diag(expr.args[0])
 
     def _print_Max(self, expr, exp=None):
-        return self._min_max(r"\max", expr, exp)
+        """max(x, y); SymPy passes `exp` for a power such as max(x, y)**3."""
+        return self._with_exponent(rf"\max\left({', '.join(self._print(a) for a in expr.args)}\right)", exp)
 
     def _print_Min(self, expr, exp=None):
-        return self._min_max(r"\min", expr, exp)
+        return self._with_exponent(rf"\min\left({', '.join(self._print(a) for a in expr.args)}\right)", exp)
 
-    def _min_max(self, name: str, expr, exp=None) -> str:
-        """max(0, z), and its power max(0, z)² (SymPy passes `exp` for a power of a function)."""
-        body = rf"{name}\left({', '.join(self._print(a) for a in expr.args)}\right)"
+    @staticmethod
+    def _with_exponent(body: str, exp) -> str:
         return body if exp is None else rf"{body}^{{{exp}}}"
 
 

@@ -6,103 +6,239 @@ derivative, with shape assertions on the inputs) and `check_gradient()`
 printer is SymPy's NumPy printer with one method per class of ours; an
 element-wise body prints as NumPy's own broadcasting arithmetic, so no
 generalized Jacobian is ever built.
+
+Whoever imports the module runs it, so nothing the user typed is copied into
+it as text, where a comment holding `\"\"\"` could end a docstring and
+start code:
+
+- names enter only as identifiers matching `[A-Za-z][A-Za-z0-9_]*`, made
+  distinct from one another (`_Names`);
+- the input text is kept base64-encoded in `SOURCE_BASE64` (an alphabet
+  that cannot end a string), and the docstring shows the parsed expression
+  restricted to characters without quotes, backslashes or `#` (`_inert`);
+- everything `f_and_grad` uses besides the user's names starts with `_`
+  (`_np`, `_math`, `_value`, temporaries `_t1`), which no name of the input
+  language does, so a variable called `numpy`, `value` or `float` cannot
+  shadow it;
+- the finished module is parsed and its structure checked (`_verify`).
+
+Python cannot compile arbitrarily deep or long expressions (more than 200
+nested parentheses, or a chain of a few thousand `+`), so long sums and
+products fold with `functools.reduce` and deep subexpressions are assigned
+to temporaries.
 """
 
 from __future__ import annotations
 
+import ast
+import base64
+import keyword
+import math
 import re
 
 import sympy
+from sympy.logic.boolalg import Boolean
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.str import StrPrinter
 
 from ..adjoint import AdjointMatrix, AdjointScalar
 from ..arrays import is_array
+from ..errors import DeriveError, InternalError
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: how the module imports what `f_and_grad` uses: names no input can shadow
+_MODULE_ALIASES = {"numpy": "_np", "math": "_math", "functools": "_functools", "operator": "_operator"}
+#: sums and products with more terms than this fold with functools.reduce (one flat list for the compiler)
+_CHAIN = 16
+#: a subexpression nested deeper than this is assigned to a temporary (Python's parser stops at 200 parentheses)
+_HOIST_HEIGHT = 16
+#: characters the docstring may show of the expression: no quote, backslash or `#`
+_NOT_INERT = re.compile(r"[^A-Za-z0-9_ +\-*/().,@<>=\[\]]")
+_DOC_EXPRESSION_CHARS = 300
 
 
 def identifier(name: str) -> str:
-    """A Python name for a symbol name (dJ/dc → dJ_dc)."""
-    text = re.sub(r"\W", "_", name)
-    return text if text.isidentifier() and not text[0].isdigit() else f"v_{text}"
+    """A Python identifier spelled like `name` (dJ/dc → dJ_dc); unique names come from `_Names`."""
+    text = re.sub(r"[^A-Za-z0-9_]", "_", str(name)).lstrip("_")
+    if not text or not text[0].isalpha():
+        text = "v" + text
+    return text + "_" if keyword.iskeyword(text) else text
+
+
+class _Names:
+    """The Python name of each input, dimension and named intermediate: valid and distinct.
+
+    Two spellings can meet in one identifier (a variable `dJ_dc` and the
+    upstream gradient `dJ/dc`, a variable and a dimension both called `n`);
+    the first registered keeps the name, later ones get a suffix.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict = {}
+        self._taken: set[str] = set()
+
+    def add(self, key, spelling: str) -> str:
+        if key in self._by_key:
+            return self._by_key[key]
+        base = identifier(spelling)
+        name, suffix = base, 2
+        while name in self._taken:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        self._taken.add(name)
+        self._by_key[key] = name
+        return name
+
+    def of(self, key) -> str | None:
+        return self._by_key.get(key)
 
 
 class _Printer(NumPyPrinter):
-    """NumPy code for the package's expression classes."""
+    """NumPy code for the package's expression classes, with module names no input can shadow."""
 
-    def __init__(self) -> None:
-        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": True})
+    def __init__(self, names: _Names) -> None:
+        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False,
+                          "strict": False})
+        self._names = names
+        self._temporaries: list[str] = []
+        self._heights: list[int] = []
+        self._count = 0
+
+    # -- names --------------------------------------------------------------
+
+    def _module_format(self, fqn, register=True):
+        """numpy.sin → _np.sin; math.erf (scalars only) → an element-wise NumPy version."""
+        head, _, rest = fqn.partition(".")
+        if head == "math" and callable(getattr(math, rest, None)):
+            return f"_np.vectorize(_math.{rest}, otypes=[_np.float64])"
+        if head in _MODULE_ALIASES and rest:
+            fqn = f"{_MODULE_ALIASES[head]}.{rest}"
+        return super()._module_format(fqn, register)
+
+    def _np(self, name: str) -> str:
+        return self._module_format(f"numpy.{name}")
 
     def _print_Symbol(self, expr):
-        return identifier(expr.name)
+        name = self._names.of(expr) or self._names.of(expr.name)
+        if name is None:
+            raise DeriveError(f"cannot export to NumPy: {expr.name!r} is neither an input nor a dimension")
+        return name
 
     def _print_MatrixSymbol(self, expr):
-        return identifier(expr.name)
+        return self._print_Symbol(expr)
+
+    # -- depth and length: what Python's compiler accepts ---------------------
+
+    def code(self, expr) -> tuple[list[str], str]:
+        """(lines assigning temporaries, the expression's code); refuses what NumPy cannot compute."""
+        self._not_supported = set()
+        self._number_symbols = set()
+        self._temporaries = []
+        text = self._print(expr)
+        if self._not_supported:
+            names = sorted({type(e).__name__ for e in self._not_supported})
+            raise DeriveError(f"cannot export to NumPy: no NumPy counterpart for {', '.join(names)}")
+        return self._temporaries, text
+
+    def _print(self, expr, **kwargs):
+        """Printed bottom-up; a subexpression that nests too deep becomes a temporary `_tN`."""
+        self._heights.append(0)
+        try:
+            text = super()._print(expr, **kwargs)
+        finally:
+            height = self._heights.pop() + 1
+        if height > _HOIST_HEIGHT and not kwargs and isinstance(expr, (sympy.Expr, Boolean)) and expr.args:
+            self._count += 1
+            self._temporaries.append(f"_t{self._count} = {text}")
+            text, height = f"_t{self._count}", 1
+        if self._heights:
+            self._heights[-1] = max(self._heights[-1], height)
+        return text
+
+    def _fold(self, operator: str, args) -> str:
+        items = ", ".join(self._print(a) for a in args)
+        return f"{self._module_format('functools.reduce')}({self._module_format('operator.' + operator)}, [{items}])"
+
+    def _print_Add(self, expr, order=None):
+        return self._fold("add", expr.args) if len(expr.args) > _CHAIN else super()._print_Add(expr, order)
+
+    def _print_Mul(self, expr):
+        if len(expr.args) > _CHAIN and expr.is_commutative:
+            return self._fold("mul", expr.args)
+        return super()._print_Mul(expr)
+
+    # -- the package's classes ----------------------------------------------
 
     def _print_Elem(self, expr):
         return f"({self._print(expr.array)})"
 
     def _print_Elementwise(self, expr):
         rows, cols = (self._print(d) for d in expr.shape)
-        return f"numpy.broadcast_to({self._print(expr.body)}, ({rows}, {cols}))"
+        return f"{self._np('broadcast_to')}({self._print(expr.body)}, ({rows}, {cols}))"
 
     def _print_Diag(self, expr):
-        return f"numpy.diagflat({self._print(expr.vector)})"
+        return f"{self._np('diagflat')}({self._print(expr.vector)})"
 
     def _print_DiagPart(self, expr):
-        return f"numpy.diag({self._print(expr.arg)}).reshape(-1, 1)"
+        return f"{self._np('diag')}({self._print(expr.arg)}).reshape(-1, 1)"
 
     def _print_ReduceSum(self, expr):
-        return f"numpy.sum({self._print(expr.array)})"
+        return f"{self._np('sum')}({self._print(expr.array)})"
 
     def _print_OneMatrix(self, expr):
         rows, cols = (self._print(d) for d in expr.shape)
-        return f"numpy.ones(({rows}, {cols}))"
+        return f"{self._np('ones')}(({rows}, {cols}))"
 
     def _print_ZeroMatrix(self, expr):
         rows, cols = (self._print(d) for d in expr.shape)
-        return f"numpy.zeros(({rows}, {cols}))"
+        return f"{self._np('zeros')}(({rows}, {cols}))"
 
     def _print_Identity(self, expr):
-        return f"numpy.eye({self._print(expr.shape[0])})"
+        return f"{self._np('eye')}({self._print(expr.shape[0])})"
 
     def _print_Transpose(self, expr):
         return f"({self._print(expr.arg)}).T"
 
     def _print_Inverse(self, expr):
-        return f"numpy.linalg.inv({self._print(expr.arg)})"
+        return f"{self._np('linalg.inv')}({self._print(expr.arg)})"
 
     def _print_Determinant(self, expr):
-        return f"numpy.linalg.det({self._print(expr.arg)})"
+        return f"{self._np('linalg.det')}({self._print(expr.arg)})"
 
     def _print_Trace(self, expr):
-        return f"numpy.trace({self._print(expr.arg)})"
+        return f"{self._np('trace')}({self._print(expr.arg)})"
 
     def _print_LogDet(self, expr):
-        return f"numpy.linalg.slogdet({self._print(expr.arg)})[1]"
+        return f"{self._np('linalg.slogdet')}({self._print(expr.arg)})[1]"
 
     def _print_Norm(self, expr):
-        return f"numpy.linalg.norm({self._print(expr.arg)})"
+        return f"{self._np('linalg.norm')}({self._print(expr.arg)})"
 
     def _print_Norm1(self, expr):
-        return f"numpy.sum(numpy.abs({self._print(expr.arg)}))"
+        return f"{self._np('sum')}({self._np('abs')}({self._print(expr.arg)}))"
 
     def _print_MatMul(self, expr):
         scalars = [a for a in expr.args if not is_array(a)]
-        arrays = [f"({self._print(a)})" for a in expr.args if is_array(a)]
-        product = " @ ".join(arrays)
+        arrays = [a for a in expr.args if is_array(a)]
+        if len(arrays) > _CHAIN:
+            product = self._fold("matmul", arrays)
+        else:
+            product = "(" + " @ ".join(f"({self._print(a)})" for a in arrays) + ")"
         if scalars:
-            return f"({self._print(sympy.Mul(*scalars))}) * ({product})"
-        return f"({product})"
+            return f"({self._print(sympy.Mul(*scalars))}) * {product}"
+        return product
 
     def _print_MatAdd(self, expr):
+        if len(expr.args) > _CHAIN:
+            return self._fold("add", expr.args)
         return "(" + " + ".join(f"({self._print(a)})" for a in expr.args) + ")"
 
     def _print_BlockMatrix(self, expr):
         rows = ", ".join("[" + ", ".join(self._print(b) for b in row) + "]" for row in expr.blocks.tolist())
-        return f"numpy.block([{rows}])"
+        return f"{self._np('block')}([{rows}])"
 
     def _print_ImmutableDenseMatrix(self, expr):
         rows = ", ".join("[" + ", ".join(self._print(e) for e in row) + "]" for row in expr.tolist())
-        return f"numpy.array([{rows}], dtype=float)"
+        return f"{self._np('array')}([{rows}], dtype={self._np('float64')})"
 
     def _print_Piecewise(self, expr):
         if any(is_array(value) for value, _ in expr.args):
@@ -130,20 +266,26 @@ class _Printer(NumPyPrinter):
         return text
 
     def _print_sigmoid(self, expr):
-        return f"(1/(1 + numpy.exp(-({self._print(expr.args[0])}))))"
+        return f"(1/(1 + {self._np('exp')}(-({self._print(expr.args[0])}))))"
 
 
-def _code(expr) -> str:
-    return _Printer().doprint(expr)
+def _ready(expr):
+    """What the printer gets: rules-file functions written out through their definitions."""
+    from ..userfunctions import expand_user_functions
+
+    return expand_user_functions(expr) if isinstance(expr, sympy.Basic) else expr
 
 
-def _inputs(derivation) -> list[tuple[str, sympy.Basic]]:
-    return [(name, symbol) for name, symbol in derivation.symbols.items() if name not in derivation.definitions]
+def _inputs(derivation) -> list[tuple[str, sympy.Basic | None]]:
+    """The arguments of f_and_grad: every free input, and every wrt even when the output ignores it."""
+    inputs = [(name, symbol) for name, symbol in derivation.symbols.items() if name not in derivation.definitions]
+    known = {name for name, _ in inputs}
+    return inputs + [(name, None) for name in derivation.wrt if name not in known]
 
 
 def _declared(symbol, name: str, shapes) -> tuple:
     """NumPy shape of an input as declared: 1-D vectors are (n,), matrices (m, n)."""
-    if not is_array(symbol):
+    if symbol is None or not is_array(symbol):
         return ()
     declared = shapes.get(name)
     rows, cols = symbol.shape
@@ -152,68 +294,166 @@ def _declared(symbol, name: str, shapes) -> tuple:
     return (rows, cols)
 
 
-def to_numpy(derivation) -> str:
-    """A self-contained Python module computing the value and derivative with NumPy."""
-    inputs = _inputs(derivation)
-    dims: dict[sympy.Symbol, str] = {}
-    lines = [
-        f'"""Generated by matcalc-sym from {derivation.source.strip()!r}, derivative by {", ".join(derivation.wrt)}.',
+def _inert(text: str, limit: int = _DOC_EXPRESSION_CHARS) -> str:
+    """Text that can sit in a docstring whatever it was: no quote, backslash, `#` or line break."""
+    text = _NOT_INERT.sub("?", " ".join(str(text).split()))
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def _quoted(name: str) -> str:
+    """A Python string literal of an identifier (checked, so no repr of user text is needed)."""
+    if not _IDENTIFIER.match(name):
+        raise InternalError(f"code export: {name!r} is not an identifier")
+    return f"'{name}'"
+
+
+def _source_lines(source: str) -> list[str]:
+    """The input text, base64-encoded in 72-character lines: kept for reference, never as text."""
+    encoded = base64.b64encode(source.encode("utf-8")).decode("ascii")
+    chunks = [encoded[i : i + 72] for i in range(0, len(encoded), 72)] or [""]
+    return ["SOURCE_BASE64 = (", *[f'    "{chunk}"' for chunk in chunks], ")"]
+
+
+def _docstring(derivation, names: _Names) -> list[str]:
+    expression = StrPrinter({"order": "none"}).doprint(derivation.expression)
+    wrt = ", ".join(names.of(name) or identifier(name) for name in derivation.wrt)
+    return [
+        f'"""Generated by matcalc-sym: the value and the derivative by {wrt} of',
+        "",
+        f"    {identifier(derivation.output)} = {_inert(expression)}",
         "",
         f"Layout: {derivation.layout}. Call f_and_grad(**inputs) for the value and the derivative;",
-        'check_gradient() compares it with central finite differences on random inputs."""',
+        "check_gradient() compares it with central finite differences on random inputs.",
+        "The input as typed is base64-encoded in SOURCE_BASE64 (not copied as text, so that",
+        'nothing in it can become code when this module is imported)."""',
+    ]
+
+
+def _shape_lines(var: str, shape: tuple, names: _Names, dims_seen: set) -> list[str]:
+    """Convert one input and assert its declared shape; the first sighting of a dimension names it."""
+    if not shape:
+        return [f"    {var} = _np.float64({var})"]
+    lines = [f"    {var} = _np.asarray({var}, dtype=_np.float64)",
+             f"    assert {var}.ndim == {len(shape)}, '{var} must have {len(shape)} dimension(s)'"]
+    for axis, dim in enumerate(shape):
+        if isinstance(dim, sympy.Symbol):
+            dim_name = names.add(dim, dim.name)
+            if dim not in dims_seen:
+                dims_seen.add(dim)
+                lines.append(f"    {dim_name} = {var}.shape[{axis}]")
+            else:
+                lines.append(f"    assert {var}.shape[{axis}] == {dim_name}, '{var}: axis {axis} must be {dim_name}'")
+        else:
+            lines.append(f"    assert {var}.shape[{axis}] == {int(dim)}, '{var}: axis {axis} must be {int(dim)}'")
+    if len(shape) == 1:
+        lines.append(f"    {var} = {var}.reshape(-1, 1)")
+    return lines
+
+
+def _assign(printer: _Printer, target: str, expr) -> list[str]:
+    temporaries, text = printer.code(_ready(expr))
+    return [f"    {line}" for line in temporaries] + [f"    {target} = {text}"]
+
+
+def to_numpy(derivation) -> str:
+    """A self-contained Python module computing the value and derivative with NumPy."""
+    names = _Names()
+    inputs = _inputs(derivation)
+    shapes = {name: _declared(symbol, name, derivation.shapes) for name, symbol in inputs}
+    for name, _ in sorted(inputs, key=lambda item: not _IDENTIFIER.match(item[0])):  # the user's own spellings first
+        names.add(name, name)
+    for shape in shapes.values():
+        for dim in shape:
+            if isinstance(dim, sympy.Symbol):
+                names.add(dim, dim.name)
+    for name in derivation.definitions:
+        names.add(name, name)
+    printer = _Printer(names)
+    upstream = next((names.of(n) for n, s in inputs if isinstance(s, (AdjointMatrix, AdjointScalar))), None)
+    layout = derivation.layout if derivation.layout in ("numerator", "denominator") else "numerator"
+    lines = [
+        *_docstring(derivation, names),
         "",
-        "import functools  # noqa: F401 - used by NumPy's printing of case splits",
+        "import functools as _functools  # noqa: F401 - used by NumPy's printing of case splits and long sums",
+        "import math as _math  # noqa: F401 - erf and gamma, made element-wise with numpy.vectorize",
+        "import operator as _operator  # noqa: F401 - long sums and products",
         "",
         "import numpy",
+        "import numpy as _np",
         "",
-        f"SHAPES = {dict((identifier(name), tuple(str(d) for d in _declared(s, name, derivation.shapes))) for name, s in inputs)!r}",
-        f"WRT = {list(derivation.wrt)!r}",
-        f"LAYOUT = {derivation.layout!r}",
-        f"UPSTREAM = {next((identifier(n) for n, s in inputs if isinstance(s, (AdjointMatrix, AdjointScalar))), None)!r}",
+        *_source_lines(derivation.source),
+        f"SHAPES = {{{', '.join(_shape_entry(names, name, shapes[name]) for name, _ in inputs)}}}",
+        f"WRT = [{', '.join(_quoted(names.of(name)) for name in derivation.wrt)}]",
+        f"LAYOUT = {_quoted(layout)}",
+        f"UPSTREAM = {_quoted(upstream) if upstream else None}",
         "",
         "",
-        f"def f_and_grad(*, {', '.join(identifier(n) for n, _ in inputs)}):",
+        f"def f_and_grad(*, {', '.join(names.of(n) for n, _ in inputs)}):",
         '    """The value and the derivative(s); array inputs are checked against their declared shapes."""',
     ]
-    for name, symbol in inputs:
-        var = identifier(name)
-        shape = _declared(symbol, name, derivation.shapes)
-        if not shape:
-            lines.append(f"    {var} = float({var})")
-            continue
-        lines.append(f"    {var} = numpy.asarray({var}, dtype=float)")
-        lines.append(f"    assert {var}.ndim == {len(shape)}, '{name} must have {len(shape)} dimension(s)'")
-        for axis, dim in enumerate(shape):
-            if isinstance(dim, sympy.Symbol):
-                if dim not in dims:
-                    dims[dim] = f"{var}.shape[{axis}]"
-                    lines.append(f"    {identifier(str(dim))} = {var}.shape[{axis}]")
-                else:
-                    lines.append(f"    assert {var}.shape[{axis}] == {identifier(str(dim))}, "
-                                 f"'{name}: axis {axis} must be {dim}'")
-            else:
-                lines.append(f"    assert {var}.shape[{axis}] == {int(dim)}, '{name}: axis {axis} must be {dim}'")
-        if len(shape) == 1:
-            lines.append(f"    {var} = {var}.reshape(-1, 1)")
+    dims_seen: set = set()
+    for name, _ in inputs:
+        lines += _shape_lines(names.of(name), shapes[name], names, dims_seen)
     for name, definition in derivation.definitions.items():
-        lines.append(f"    {identifier(name)} = {_code(definition)}")
-    lines.append(f"    value = {_code(derivation.expression)}")
+        lines += _assign(printer, names.of(name), definition)
+    lines += _assign(printer, "_value", derivation.expression)
+    lines += _derivative_lines(printer, derivation, names)
+    lines += ["", "", _CHECK]
+    code = "\n".join(lines) + "\n"
+    _verify(code)
+    return code
+
+
+def _shape_entry(names: _Names, name: str, shape: tuple) -> str:
+    dims = [_quoted(names.of(d)) if isinstance(d, sympy.Symbol) else f"'{int(d)}'" for d in shape]
+    return f"{_quoted(names.of(name))}: ({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+
+
+def _derivative_lines(printer: _Printer, derivation, names: _Names) -> list[str]:
     gradients = dict(derivation.gradients)
     if not gradients and len(derivation.wrt) == 1:
         gradients = {derivation.wrt[0]: derivation.result}
     if not gradients:
-        lines.append(f"    derivative = {_code(derivation.result)}")
-        lines.append("    return value, derivative")
-    else:
-        for name, gradient in gradients.items():
-            lines.append(f"    d_{identifier(name)} = numpy.asarray({_code(gradient)}, dtype=float)")
-        if len(gradients) == 1:
-            lines.append(f"    return value, d_{identifier(next(iter(gradients)))}")
-        else:
-            items = ", ".join(f"{name!r}: d_{identifier(name)}" for name in gradients)
-            lines.append(f"    return value, {{{items}}}")
-    lines += ["", "", _CHECK]
-    return "\n".join(lines) + "\n"
+        return [*_assign(printer, "_derivative", derivation.result), "    return _value, _derivative"]
+    lines = []
+    for index, gradient in enumerate(gradients.values()):
+        temporaries, text = printer.code(_ready(gradient))
+        lines += [f"    {line}" for line in temporaries]
+        lines.append(f"    _d{index} = _np.asarray({text}, dtype=_np.float64)")
+    if len(gradients) == 1:
+        return [*lines, "    return _value, _d0"]
+    items = ", ".join(f"{_quoted(names.of(name))}: _d{index}" for index, name in enumerate(gradients))
+    return [*lines, f"    return _value, {{{items}}}"]
+
+
+#: what the module's top level may hold: its docstring, imports of these, these constants, functions, the main guard
+_TOP_IMPORTS = {"numpy", "math", "functools", "operator"}
+_TOP_CONSTANTS = {"SOURCE_BASE64", "SHAPES", "WRT", "LAYOUT", "UPSTREAM"}
+
+
+def _verify(code: str) -> None:
+    """The module holds only what `to_numpy` writes: a last line of defence against text turned into code."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise InternalError(f"code export produced a module Python cannot read ({type(exc).__name__})") from None
+    for number, node in enumerate(tree.body):
+        ok = (
+            (number == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            or (isinstance(node, ast.Import) and all(a.name in _TOP_IMPORTS for a in node.names))
+            or (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id in _TOP_CONSTANTS
+                                                     for t in node.targets))
+            or isinstance(node, ast.FunctionDef)
+            or (isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'")
+        )
+        if not ok:
+            raise InternalError(f"code export: unexpected top-level statement at line {node.lineno}")
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda)) or (
+                isinstance(node, ast.Import) and node not in tree.body):
+            raise InternalError(f"code export: unexpected {type(node).__name__} at line {node.lineno}")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+            raise InternalError(f"code export: unexpected attribute at line {node.lineno}")
 
 
 _CHECK = '''def _random_inputs(rng, size):

@@ -14,11 +14,31 @@ Two costs grow out of proportion on large derivations:
 from __future__ import annotations
 
 import sympy
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import modifier_dict as _latex_modifiers
+from sympy.printing.pretty.pretty_symbology import modifier_dict as _pretty_modifiers
 
 from ..simplify import UNTOUCHED, tree_size
 
+#: name endings SymPy's printers turn into accents, fonts or brackets (xdot → ẋ, xbar → x̄, xnorm → ‖x‖)
+_MODIFIERS = tuple(sorted(set(_latex_modifiers) | set(_pretty_modifiers), key=len, reverse=True))
+
 #: tree nodes above which an expression counts as large (where simplify stops rewriting, too)
 LARGE = UNTOUCHED
+
+
+def misread(name: str) -> bool:
+    """Whether SymPy's printers would show the name as something else: x__2 as x², xdot as ẋ.
+
+    Trailing digits and `_` subscripts (u1 as u₁, x_i as xᵢ) read as the name
+    does; a `__` superscript looks like a power and a modifier suffix like a
+    time derivative or a mean, so such names print literally.
+    """
+    base, superscripts, _ = split_super_sub(name)
+    if superscripts:
+        return True
+    lowered = base.lower()
+    return any(lowered.endswith(m) and len(base) > len(m) for m in _MODIFIERS)
 
 
 def is_large(expr) -> bool:

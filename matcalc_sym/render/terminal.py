@@ -18,7 +18,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from .printable import PrintsEachOnce, is_large
+from .printable import PrintsEachOnce, is_large, misread
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -31,6 +31,11 @@ TITLES = {
 
 class _Printer(PrettyPrinter):
     """SymPy's pretty printer with the paper's lower-case max and min."""
+
+    def _print_Symbol(self, e, bold_name=False):
+        if misread(e.name):  # x__2 is not x², xdot not ẋ: the name as written
+            return prettyForm(e.name)
+        return super()._print_Symbol(e, bold_name)
 
     def _print_Max(self, expr):
         return self._print_Function(expr, func_name="max")
