@@ -38,12 +38,14 @@ def test_powers_of_max_and_min_print_in_latex_markdown_and_json(text, latex):
         assert result.exit_code == 0, result.stderr
 
 
-def test_expand_by_a_variable_the_output_ignores_is_a_clear_error():
-    with pytest.raises(DeriveError, match="does not depend on y, so there is nothing to write out"):
-        derive("x**2", "y", expand=3)
+def test_expand_by_a_variable_the_output_ignores_compares_zeros():
+    """The variable has its declared shape even when unused, so its zero derivative can be written out."""
+    d = derive("x**2", "y", expand=3)
+    assert d.expansion.equal and d.result == 0
+    vector = derive("sum(w)", "v", shapes={"w": "n", "v": "n"}, expand=2)
+    assert vector.expansion.equal and vector.expansion.vector_result.shape == (1, 2)
     result = runner.invoke(app, ["x**2", "-w", "y", "--expand", "3"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: expand=: f does not depend on y")
+    assert result.exit_code == 0
 
 
 @pytest.mark.parametrize(("text", "fragment", "column"), [
