@@ -301,7 +301,33 @@ def _plan(expr) -> _Plan:
 @lru_cache(maxsize=CACHE_SIZE)
 def _compiled(body: sympy.Basic, parameters: tuple, module: str):
     """One lambdified function per distinct body: the same body at other values is not recompiled."""
-    return sympy.lambdify(list(parameters), body, modules=module)
+    if module != "numpy":
+        return sympy.lambdify(list(parameters), body, modules=module)
+    from sympy.printing.numpy import NumPyPrinter
+
+    printer = NumPyPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                            "user_functions": {}})  # the settings lambdify(modules="numpy") prints with
+    return sympy.lambdify(list(parameters), body, modules=[_numpy_namespace()], printer=printer)
+
+
+@lru_cache(maxsize=1)
+def _numpy_namespace() -> dict:
+    """The names lambdify(modules="numpy") resolves code in, without its `from numpy import *`.
+
+    That star import touches every lazily loaded NumPy submodule (numpy.f2py,
+    numpy.testing: 0.06–0.16 s, most of a small check). Only the names already
+    loaded are taken; generated code never names a submodule bare.
+    """
+    import numpy
+    from sympy.utilities.lambdify import NUMPY_DEFAULT, NUMPY_TRANSLATIONS
+
+    namespace = {"numpy": numpy}
+    for module in (numpy, numpy.linalg):
+        namespace.update({name: value for name in module.__all__ if (value := vars(module).get(name)) is not None})
+    namespace.update(NUMPY_DEFAULT)
+    namespace.update({ours: namespace[theirs] for ours, theirs in NUMPY_TRANSLATIONS.items()})
+    namespace.setdefault("Abs", abs)
+    return namespace
 
 
 _PLACEHOLDER_POOL: list[sympy.Dummy] = []
