@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sympy
@@ -45,6 +45,7 @@ MATRIX_SCALARS = {
 ARRAY_ATOMS = (Elem, ReduceSum, *MATRIX_SCALARS)
 #: distinct expressions (and distinct compiled bodies) kept between evaluations
 CACHE_SIZE = 4096
+_UNSET = object()
 
 
 def evaluate(derivation, values: Mapping[str, Any]) -> Any:
@@ -59,13 +60,11 @@ def evaluate(derivation, values: Mapping[str, Any]) -> Any:
     with np.errstate(all="ignore"):
         for name, definition in derivation.definitions.items():
             if name not in values:
-                _require(interpreter, [definition])
-                interpreter.bind(name, derivation.symbols[name], interpreter.value(definition))
+                interpreter.bind(name, derivation.symbols[name], _value_of(interpreter, [definition])[0])
         if derivation.gradients and len(derivation.gradients) > 1:
-            _require(interpreter, derivation.gradients.values())
-            return {name: _shaped(interpreter.value(g), g) for name, g in derivation.gradients.items()}
-        _require(interpreter, [derivation.result])
-        return _shaped(interpreter.value(derivation.result), derivation.result)
+            computed = _value_of(interpreter, list(derivation.gradients.values()))
+            return {name: _shaped(v, g) for (name, g), v in zip(derivation.gradients.items(), computed)}
+        return _shaped(_value_of(interpreter, [derivation.result])[0], derivation.result)
 
 
 def _shaped(value, expr):
@@ -81,9 +80,22 @@ def evaluate_expression(expr: sympy.Basic, values: Mapping[str, Any], symbols: M
     import numpy as np
 
     interpreter = _Interpreter(*_environment(values, symbols))
-    _require(interpreter, [expr])
     with np.errstate(all="ignore"):
-        return interpreter.value(expr)
+        return _value_of(interpreter, [expr])[0]
+
+
+def _value_of(interpreter: _Interpreter, exprs: list) -> list:
+    """The expressions' values; where computing fails, a missing input is named as the reason.
+
+    Checking the inputs first, on every call, was a tenth of a small
+    evaluation, and the check evaluates thousands; an input without a value
+    fails the computation anyway, so the inputs are checked then.
+    """
+    try:
+        return [interpreter.value(expr) for expr in exprs]
+    except Exception:
+        _require(interpreter, exprs)
+        raise
 
 
 def _environment(values: Mapping[str, Any], symbols: Mapping[str, sympy.Basic]) -> tuple[dict, dict]:
@@ -101,28 +113,45 @@ def _as_input(name: str, symbol, value, dims: dict) -> Any:
     checked against, or recorded in, `dims`), else a float."""
     import numpy as np
 
-    if not isinstance(symbol, sympy.MatrixSymbol):
+    axes = _axes(symbol)
+    if axes is None:
         return float(value)
     array = np.asarray(value, dtype=float)
     if array.ndim == 1:
-        array = array.reshape(-1, 1) if symbol.shape[1] == 1 else array.reshape(1, -1)
+        array = array.reshape(-1, 1) if axes[1] == 1 else array.reshape(1, -1)
     if array.ndim != 2:
         raise DeriveError(f"evaluate: {name} must be a 1-D or 2-D array")
-    for dim, size in zip(symbol.shape, array.shape):
-        if isinstance(dim, sympy.Symbol):
-            if dims.setdefault(dim, size) != size:
-                raise DeriveError(f"evaluate: {name} has {size} where {dim} = {dims[dim]} elsewhere")
-        elif int(dim) != size:
-            raise DeriveError(f"evaluate: {name} should have shape {symbol.shape}, got {array.shape}")
+    for dim, size in zip(axes, array.shape):
+        if isinstance(dim, int):
+            if dim != size:
+                raise DeriveError(f"evaluate: {name} should have shape {symbol.shape}, got {array.shape}")
+        elif dims.setdefault(dim, size) != size:
+            raise DeriveError(f"evaluate: {name} has {size} where {dim} = {dims[dim]} elsewhere")
     return array
 
 
+@lru_cache(maxsize=CACHE_SIZE)
+def _axes(symbol) -> tuple | None:
+    """A matrix symbol's dimensions, each a whole number or the dimension symbol; None for a scalar."""
+    if not isinstance(symbol, sympy.MatrixSymbol):
+        return None
+    return tuple(dim if isinstance(dim, sympy.Symbol) else int(dim) for dim in symbol.shape)
+
+
 def _require(interpreter: _Interpreter, exprs: Iterable[sympy.Basic]) -> None:
-    """Name every input the expressions read that has no value, before computing anything."""
+    """Name every input the expressions read that has no value (all of them, sorted)."""
     missing = sorted({str(s) for expr in exprs for s in _free(expr)
                       if s not in interpreter.env and not (isinstance(s, sympy.Symbol) and s in interpreter.dims)})
     if missing:
         raise DeriveError(f"evaluate needs a value for {', '.join(missing)}")
+
+
+def clear_caches() -> None:
+    """Forget every plan and compiled function (benchmarks and tests that count compilations start here)."""
+    _free.cache_clear()
+    _axes.cache_clear()
+    _plan.cache_clear()
+    _compiled.cache_clear()
 
 
 def is_array_valued(expr) -> bool:
@@ -183,53 +212,79 @@ class _Interpreter:
         self.env[symbol] = _as_input(name, symbol, value, self.dims)
 
     def size(self, dim) -> int:
-        return int(sympy.Integer(dim) if isinstance(dim, int) else dim.xreplace(self.dims))
+        if isinstance(dim, (int, sympy.Integer)):
+            return int(dim)
+        if dim in self.dims:
+            return self.dims[dim]
+        return int(dim.xreplace(self.dims))
 
     def value(self, expr):
         self.calls += 1
-        if expr in self.env:
-            return self.env[expr]
-        if expr not in self.memo:
-            self.memo[expr] = self._compute(expr)
-        return self.memo[expr]
+        known = self.env.get(expr, _UNSET)  # one lookup: an input equal to, not the same object as, its
+        if known is _UNSET:                 # symbol costs SymPy's __eq__ on every probe
+            known = self.memo.get(expr, _UNSET)
+            if known is _UNSET:
+                known = self.memo[expr] = self._compute(expr)
+        return known
 
     def _compute(self, expr):
-        np = self.np
-        if isinstance(expr, sympy.MatrixSymbol):
-            raise DeriveError(f"evaluate needs a value for {expr}")
-        if isinstance(expr, sympy.Identity):
-            return np.eye(self.size(expr.shape[0]))
-        if isinstance(expr, sympy.OneMatrix):
-            return np.ones((self.size(expr.shape[0]), self.size(expr.shape[1])))
-        if isinstance(expr, sympy.ZeroMatrix):
-            return np.zeros((self.size(expr.shape[0]), self.size(expr.shape[1])))
-        if isinstance(expr, sympy.Transpose):
-            return np.transpose(self.value(expr.arg))
-        if isinstance(expr, sympy.MatMul):
-            return self._product(expr.args)
-        if isinstance(expr, sympy.MatAdd):
-            return sum(self.value(a) for a in expr.args)
-        if isinstance(expr, sympy.BlockMatrix):
-            return np.block([[self.value(block) for block in row] for row in expr.blocks.tolist()])
-        if isinstance(expr, Diag):
-            return np.diag(np.ravel(self.value(expr.vector)))
-        if isinstance(expr, DiagPart):
-            return np.diag(self.value(expr.arg)).reshape(-1, 1)
-        if isinstance(expr, sympy.Inverse):
-            return np.linalg.inv(self.value(expr.arg))
-        if type(expr) in MATRIX_SCALARS:
-            return MATRIX_SCALARS[type(expr)](np, self.value(expr.args[0]))
-        if isinstance(expr, sympy.MatrixBase):
-            return np.array([[self.value(e) for e in row] for row in expr.tolist()], dtype=float)
-        if isinstance(expr, Elementwise):
-            shape = (self.size(expr.shape[0]), self.size(expr.shape[1]))
-            return np.broadcast_to(self._scalar(expr.body), shape).astype(float)
-        if isinstance(expr, sympy.Piecewise) and any(is_array(v) for v, _ in expr.args):
-            for value, condition in expr.args:
-                if condition == sympy.true or bool(self._scalar(condition)):
-                    return self.value(value)
-            raise DeriveError("evaluate: no case of the piecewise result applies")
-        return self._scalar(expr)
+        return _handler(type(expr))(self, expr)
+
+    # -- one method per class, chosen by `_handler` (in the order of `_HANDLERS`) --
+
+    def _missing(self, expr):
+        raise DeriveError(f"evaluate needs a value for {expr}")
+
+    def _identity(self, expr):
+        return self.np.eye(self.size(expr.shape[0]))
+
+    def _ones(self, expr):
+        return self.np.ones((self.size(expr.shape[0]), self.size(expr.shape[1])))
+
+    def _zeros(self, expr):
+        return self.np.zeros((self.size(expr.shape[0]), self.size(expr.shape[1])))
+
+    def _transpose(self, expr):
+        return self.np.transpose(self.value(expr.arg))
+
+    def _matmul(self, expr):
+        return self._product(expr.args)
+
+    def _matadd(self, expr):
+        return sum(self.value(a) for a in expr.args)
+
+    def _block(self, expr):
+        return self.np.block([[self.value(block) for block in row] for row in expr.blocks.tolist()])
+
+    def _diag(self, expr):
+        return self.np.diag(self.np.ravel(self.value(expr.vector)))
+
+    def _diag_part(self, expr):
+        return self.np.diag(self.value(expr.arg)).reshape(-1, 1)
+
+    def _inverse(self, expr):
+        return self.np.linalg.inv(self.value(expr.arg))
+
+    def _matrix_scalar(self, expr):
+        return MATRIX_SCALARS[type(expr)](self.np, self.value(expr.args[0]))
+
+    def _explicit(self, expr):
+        return self.np.array([[self.value(e) for e in row] for row in expr.tolist()], dtype=float)
+
+    def _elementwise(self, expr):
+        shape = (self.size(expr.shape[0]), self.size(expr.shape[1]))
+        value = self._scalar(expr.body)
+        if self.np.shape(value) == shape:  # the same copy as below, without broadcast_to's 7 µs
+            return self.np.array(value, dtype=float)
+        return self.np.broadcast_to(value, shape).astype(float)
+
+    def _piecewise(self, expr):
+        if not any(is_array(v) for v, _ in expr.args):
+            return self._scalar(expr)
+        for value, condition in expr.args:
+            if condition == sympy.true or bool(self._scalar(condition)):
+                return self.value(value)
+        raise DeriveError("evaluate: no case of the piecewise result applies")
 
     def _product(self, factors):
         np = self.np
@@ -265,9 +320,36 @@ class _Interpreter:
         return self.value(atom)
 
 
+#: (which classes, method) in the order they are tried; anything else is a scalar expression
+_HANDLERS = (
+    (lambda kind: issubclass(kind, sympy.MatrixSymbol), _Interpreter._missing),
+    (lambda kind: issubclass(kind, sympy.Identity), _Interpreter._identity),
+    (lambda kind: issubclass(kind, sympy.OneMatrix), _Interpreter._ones),
+    (lambda kind: issubclass(kind, sympy.ZeroMatrix), _Interpreter._zeros),
+    (lambda kind: issubclass(kind, sympy.Transpose), _Interpreter._transpose),
+    (lambda kind: issubclass(kind, sympy.MatMul), _Interpreter._matmul),
+    (lambda kind: issubclass(kind, sympy.MatAdd), _Interpreter._matadd),
+    (lambda kind: issubclass(kind, sympy.BlockMatrix), _Interpreter._block),
+    (lambda kind: issubclass(kind, Diag), _Interpreter._diag),
+    (lambda kind: issubclass(kind, DiagPart), _Interpreter._diag_part),
+    (lambda kind: issubclass(kind, sympy.Inverse), _Interpreter._inverse),
+    (lambda kind: kind in MATRIX_SCALARS, _Interpreter._matrix_scalar),
+    (lambda kind: issubclass(kind, sympy.MatrixBase), _Interpreter._explicit),
+    (lambda kind: issubclass(kind, Elementwise), _Interpreter._elementwise),
+    (lambda kind: issubclass(kind, sympy.Piecewise), _Interpreter._piecewise),
+)
+
+
+@cache
+def _handler(kind: type):
+    """The method for one class, found once (a chain of isinstance tests was most of a small evaluation)."""
+    return next((method for applies, method in _HANDLERS if applies(kind)), _Interpreter._scalar)
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """A scalar expression taken apart: array atoms (placeholders 0, 1, … of `body`), then scalar inputs."""
+    """A scalar expression taken apart: its array atoms, then its scalar inputs, each a numbered
+    placeholder of `body` (in that order)."""
 
     atoms: tuple
     scalars: tuple
@@ -277,7 +359,7 @@ class _Plan:
         """The compiled body at `arguments`; entry by entry with mpmath for a function NumPy lacks."""
         import numpy as np
 
-        parameters = (*_placeholders(len(self.atoms)), *self.scalars)
+        parameters = tuple(_placeholders(len(self.atoms) + len(self.scalars)))
         try:
             return _compiled(self.body, parameters, "numpy")(*arguments)
         except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, entry by entry
@@ -286,15 +368,21 @@ class _Plan:
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _plan(expr) -> _Plan:
-    """The array atoms of `expr` in order of appearance, replaced by numbered placeholders.
+    """The array atoms of `expr` in order of appearance, and its scalars by name, replaced by placeholders.
 
     The walk does not enter an atom: what is nested inside one is left to that
     atom's own evaluation (evaluating it here too, for every level around it,
-    is what made nested layers exponential).
+    is what made nested layers exponential). Every input becomes a
+    placeholder, so tanh(Elem(u1)) and tanh(Elem(u7)) are one body, and every
+    argument is a plain Python name: lambdify renames (and rebuilds the body
+    through SymPy's assumptions, most of a small check) when one is a Dummy
+    or a name such as dJ/du.
     """
-    atoms = [node for node in _distinct_nodes(expr, stop=ARRAY_ATOMS) if isinstance(node, ARRAY_ATOMS)]
-    body = expr.xreplace(dict(zip(atoms, _placeholders(len(atoms)))))
-    scalars = sorted((s for s in body.free_symbols if not isinstance(s, sympy.Dummy)), key=str)
+    outside = _distinct_nodes(expr, stop=ARRAY_ATOMS)
+    atoms = [node for node in outside if isinstance(node, ARRAY_ATOMS)]
+    reachable = set(outside)
+    scalars = sorted((s for s in expr.free_symbols if s in reachable and not isinstance(s, sympy.Dummy)), key=str)
+    body = expr.xreplace(dict(zip([*atoms, *scalars], _placeholders(len(atoms) + len(scalars)))))
     return _Plan(tuple(atoms), tuple(scalars), body)
 
 
@@ -330,11 +418,16 @@ def _numpy_namespace() -> dict:
     return namespace
 
 
-_PLACEHOLDER_POOL: list[sympy.Dummy] = []
+_PLACEHOLDER_POOL: list[sympy.Symbol] = []
 
 
-def _placeholders(count: int) -> list[sympy.Dummy]:
-    """The same numbered placeholders every time, so equal bodies are equal cache keys."""
+def _placeholders(count: int) -> list[sympy.Symbol]:
+    """The same numbered placeholders every time, so equal bodies are equal cache keys.
+
+    Real, as array elements and the engine's scalars are; named _p0, _p1, …,
+    which no input can be (names start with a letter), and every other
+    symbol of a body is replaced at the same time.
+    """
     while len(_PLACEHOLDER_POOL) < count:
-        _PLACEHOLDER_POOL.append(sympy.Dummy(f"a{len(_PLACEHOLDER_POOL)}"))
+        _PLACEHOLDER_POOL.append(sympy.Symbol(f"_p{len(_PLACEHOLDER_POOL)}", real=True))
     return _PLACEHOLDER_POOL[:count]

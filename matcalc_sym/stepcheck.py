@@ -17,6 +17,8 @@ final answer:
 
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from .rulecheck import real_value
@@ -181,17 +183,18 @@ def _gradient(loss, values, name):
     import numpy as np
 
     start = np.asarray(values[name], dtype=float)
+    scale = max(1.0, float(np.max(np.abs(start))))  # once, not per entry: thousands of evaluations per check
     gradient = np.zeros(start.shape)
     for index in range(start.size):
         quotients = []
         for step in (STEP, 10 * STEP):
-            h = step * max(1.0, float(np.max(np.abs(start))))
+            h = step * scale
             sides = []
             for sign in (1, -1):
                 moved = start.copy()
                 moved.flat[index] += sign * h
                 sides.append(loss({**values, name: moved if moved.ndim else float(moved)}))
-            if not all(np.isfinite(side) for side in sides):
+            if not all(math.isfinite(side) for side in sides):
                 return None
             quotients.append((sides[0] - sides[1]) / (2 * h))
         if abs(quotients[0] - quotients[1]) > 1e-4 * max(1.0, abs(quotients[0])):

@@ -75,8 +75,7 @@ class Counter:
 
 @pytest.fixture
 def counter(monkeypatch):
-    numeric._plan.cache_clear()
-    numeric._compiled.cache_clear()
+    numeric.clear_caches()
     return Counter(monkeypatch)
 
 
@@ -105,7 +104,7 @@ def test_evaluate_calls_grow_linearly_with_depth(networks, counter):
 def test_a_derivation_compiles_a_bounded_number_of_functions(networks, counter):
     compiled = {}
     for layers, derivation in networks.items():
-        numeric._compiled.cache_clear()
+        numeric.clear_caches()
         counter.reset()
         derivation.evaluate(point(layers))
         compiled[layers] = counter.compiled
@@ -155,7 +154,7 @@ def test_named_intermediates_are_computed_once_for_every_gradient(networks, monk
 def test_the_check_grows_linearly_with_depth(networks, counter):
     calls, compiled = {}, {}
     for layers, derivation in networks.items():
-        numeric._compiled.cache_clear()
+        numeric.clear_caches()
         counter.reset()
         report = verify(derivation)
         assert report.passed, report.line()
