@@ -4,8 +4,8 @@ Both were exponential in a network's depth (no memo, a nested element-wise
 array evaluated again for every array around it, one lambdify per scalar
 node): `--check` of an 8-layer tanh network took 12.6 s, of 10 layers 50 s.
 These tests pin the cost to the number of intermediate variables by counting
-interpreter calls and compilations, which is what timing would measure
-noisily.
+the scalar bodies run (one per element-wise or scalar node computed) and the
+compilations, which is what timing would measure noisily.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import sympy
 
-from matcalc_sym import DeriveError, derive, numeric
+from matcalc_sym import DeriveError, compiled, derive, numeric
+from matcalc_sym.arrays import Elem, Elementwise
 from matcalc_sym.check import verify
 
 #: interpreter calls may at most double (plus a little) when the layers double
@@ -51,26 +52,30 @@ def backprop_by_hand(values: dict, layers: int) -> dict:
 
 
 class Counter:
-    """Counts `_Interpreter.value` and `sympy.lambdify` calls while installed."""
+    """Counts scalar bodies run (one per element-wise or scalar node computed) and lambdify calls.
+
+    Counted where the work happens, not where a memo would be: without the
+    memo, or with nested arrays computed again, the bodies run more often.
+    """
 
     def __init__(self, monkeypatch) -> None:
-        self.values = 0
+        self.bodies = 0
         self.compiled = 0
-        value, lambdify = numeric._Interpreter.value, sympy.lambdify
+        run, lambdify = compiled._Plan.run, sympy.lambdify
 
-        def counted_value(interpreter, expr):
-            self.values += 1
-            return value(interpreter, expr)
+        def counted_run(plan, arguments):
+            self.bodies += 1
+            return run(plan, arguments)
 
         def counted_lambdify(*args, **kwargs):
             self.compiled += 1
             return lambdify(*args, **kwargs)
 
-        monkeypatch.setattr(numeric._Interpreter, "value", counted_value)
+        monkeypatch.setattr(compiled._Plan, "run", counted_run)
         monkeypatch.setattr(sympy, "lambdify", counted_lambdify)
 
     def reset(self) -> None:
-        self.values = self.compiled = 0
+        self.bodies = self.compiled = 0
 
 
 @pytest.fixture
@@ -91,82 +96,74 @@ def test_evaluate_gives_the_gradients_of_a_deep_network(networks):
         np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-14)
 
 
-def test_evaluate_calls_grow_linearly_with_depth(networks, counter):
-    calls = {}
+def test_evaluate_work_grows_linearly_with_depth(networks, counter):
+    bodies = {}
     for layers, derivation in networks.items():
         counter.reset()
         derivation.evaluate(point(layers))
-        calls[layers] = counter.values
-    assert calls[8] / calls[4] <= GROWTH and calls[16] / calls[8] <= GROWTH, calls
-    assert calls[16] <= 15 * 16, calls  # about 13 per layer: each intermediate computed once
+        bodies[layers] = counter.bodies
+    assert bodies[8] / bodies[4] <= GROWTH and bodies[16] / bodies[8] <= GROWTH, bodies
+    assert bodies[16] <= 2 * 16 + 3, bodies  # per layer hᵢ's tanh and one adjoint, each computed once
 
 
 def test_a_derivation_compiles_a_bounded_number_of_functions(networks, counter):
-    compiled = {}
+    compilations = {}
     for layers, derivation in networks.items():
         numeric.clear_caches()
         counter.reset()
         derivation.evaluate(point(layers))
-        compiled[layers] = counter.compiled
+        compilations[layers] = counter.compiled
         counter.reset()
         for seed in range(1, 4):
             derivation.evaluate(point(layers, seed))
         assert counter.compiled == 0, "evaluating again at other points compiled again"
     # one function per distinct scalar body: tanh(·) is the same body in every layer
-    assert compiled[4] == compiled[8] == compiled[16] <= 8, compiled
+    assert compilations[4] == compilations[8] == compilations[16] <= 8, compilations
 
 
-def recorded_computations(monkeypatch) -> list:
-    """Every node the interpreter computes (not looks up), in order, while installed."""
-    computed = []
-    compute = numeric._Interpreter._compute
-
-    def recording(interpreter, expr):
-        computed.append(expr)
-        return compute(interpreter, expr)
-
-    monkeypatch.setattr(numeric._Interpreter, "_compute", recording)
-    return computed
-
-
-def test_a_shared_subexpression_is_computed_once_per_evaluation(monkeypatch):
-    """h₃'s definition holds h₂'s, which holds h₁'s: each nested array is computed once."""
+def test_a_shared_subexpression_is_computed_once_per_evaluation():
+    """h₃'s definition holds h₂'s, which holds h₁'s: after h₃, the same run computes nothing for them."""
     derivation = network(3)
     h1, h2, h3 = (derivation.definitions[f"h{i}"] for i in (1, 2, 3))
-    computed = recorded_computations(monkeypatch)
-    value = numeric.evaluate_expression(h3, point(3), derivation.symbols)
-    assert len(computed) == len(set(computed)), "a node was computed twice in one evaluation"
-    assert h2 in computed and h1 in computed
     values = point(3)
+    run = compiled.Run(*numeric._environment(values, derivation.symbols))
+    first, *inner = compiled.program((h3, h2, h1))
+    value = first(run)
+    after_h3 = run.computed
+    for closure in inner:
+        closure(run)
+    assert run.computed == after_h3 == 6  # three products and three tanh, nothing twice
     want = np.tanh(values["W3"] @ np.tanh(values["W2"] @ np.tanh(values["W1"] @ values["x"].reshape(-1, 1))))
     np.testing.assert_allclose(value, want, rtol=1e-14)
 
 
-def test_named_intermediates_are_computed_once_for_every_gradient(networks, monkeypatch):
-    """evaluate() shares one interpreter between the definitions and all the gradients."""
+def test_one_evaluation_computes_each_distinct_array_once(networks, counter):
+    """evaluate() runs the definitions and all the gradients as one program: the arrays they share
+    (every hᵢ, every upstream adjoint) are computed once, not once per gradient."""
     derivation = networks[8]
-    computed = recorded_computations(monkeypatch)
     derivation.evaluate(point(8))
-    assert len(computed) == len(set(computed))
-    assert derivation.definitions["h7"] in computed
+    counter.reset()
+    derivation.evaluate(point(8))
+    expressions = sympy.Tuple(*derivation.definitions.values(), *derivation.gradients.values())
+    arrays = sum(isinstance(node, Elementwise) for node in numeric.distinct_nodes(expressions))
+    assert arrays <= counter.bodies <= arrays + 3, (arrays, counter.bodies)  # + J's sum and the constant 2
 
 
 def test_the_check_grows_linearly_with_depth(networks, counter):
-    calls, compiled = {}, {}
+    calls, compilations = {}, {}
     for layers, derivation in networks.items():
         numeric.clear_caches()
         counter.reset()
         report = verify(derivation)
         assert report.passed, report.line()
         assert report.steps_verified == report.steps_total == 3 * layers + 2
-        calls[layers], compiled[layers] = counter.values, counter.compiled
+        calls[layers], compilations[layers] = counter.bodies, counter.compiled
     assert calls[8] / calls[4] <= GROWTH and calls[16] / calls[8] <= GROWTH, calls
-    assert compiled[4] == compiled[8] == compiled[16] <= 12, compiled
+    assert compilations[4] == compilations[8] == compilations[16] <= 12, compilations
 
 
 def test_equal_bodies_over_different_arrays_share_one_compiled_function(counter):
     u, v = sympy.MatrixSymbol("u", 3, 1), sympy.MatrixSymbol("v", 3, 1)
-    from matcalc_sym.arrays import Elem, Elementwise
 
     values = {"u": np.array([0.1, 0.2, 0.3]), "v": np.array([-1.0, 0.5, 2.0])}
     symbols = {"u": u, "v": v}
