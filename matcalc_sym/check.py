@@ -25,7 +25,7 @@ import sympy
 
 from .errors import MatcalcError
 from .rulecheck import real_value
-from .stepcheck import SYMBOLIC_TOLERANCE, _draw, verify_steps
+from .stepcheck import ENTRYWISE_LIMIT, SYMBOLIC_TOLERANCE, _draw, verify_steps
 from .userfunctions import expand_user_functions
 
 POINTS = 5
@@ -33,8 +33,6 @@ STEP = 1e-6
 FD_TOLERANCE = 1e-5
 SMOOTHNESS = 1e-4
 PRECISION = 30
-#: above this many perturbed entries, compare directional derivatives (as autograd's check_grads does)
-ENTRYWISE_LIMIT = 12
 
 
 @dataclass(frozen=True)
