@@ -178,6 +178,16 @@ class Reference:
         """The statements, read once (a check evaluates the text hundreds of times)."""
         return statements(self.source)
 
+    @cached_property
+    def orders(self) -> dict[int, list[tuple[ast.AST, list[ast.AST]]]]:
+        """Each statement's nodes in the order `bottom_up` visits them, by the statement's id.
+
+        Walked once: a check evaluates the text hundreds of times, and finding
+        the children again on every evaluation was most of an evaluation. (The
+        ids stay valid: `program` keeps the statements alive.)
+        """
+        return {id(expression): postorder(expression) for _, expression in self.program}
+
     @property
     def dimensions(self) -> set[str]:
         """Dimension names of the declared shapes (a name such as n then reads as its size)."""
@@ -320,7 +330,8 @@ class _Evaluator:
         return output
 
     def expression(self, root: ast.AST):
-        return bottom_up(root, self.node)
+        order = self.reference.orders.get(id(root))
+        return bottom_up(root, self.node) if order is None else visit_in_order(order, self.node)
 
     def node(self, node: ast.AST, args: list):
         np = self.np
@@ -433,6 +444,21 @@ def bottom_up(root: ast.AST, visit: Callable[[ast.AST, list], Any]) -> Any:
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(children))
     return done[id(root)]
+
+
+def postorder(root: ast.AST) -> list[tuple[ast.AST, list[ast.AST]]]:
+    """(node, its children) in the order `bottom_up` visits them: children left to right, then the node."""
+    order: list[tuple[ast.AST, list[ast.AST]]] = []
+    bottom_up(root, lambda node, _: order.append((node, _children(node))))
+    return order
+
+
+def visit_in_order(order: list[tuple[ast.AST, list[ast.AST]]], visit: Callable[[ast.AST, list], Any]) -> Any:
+    """`bottom_up` over an order made once by `postorder`."""
+    done: dict[int, Any] = {}
+    for node, children in order:
+        done[id(node)] = visit(node, [done[id(c)] for c in children])
+    return done[id(order[-1][0])]
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
