@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import math
 import os
@@ -65,11 +66,19 @@ def timed_child(work, limit: float, prepare=None, prepare_limit: float = 0.0) ->
         work(argument) if prepare else work()
         return time.perf_counter() - start
 
+    _freeze_heap()
     try:
         seconds = run_limited(task, limit + prepare_limit)
     except LimitExceeded:
         return None
     return seconds if seconds <= limit else None
+
+
+def _freeze_heap() -> None:
+    """Freeze this process's objects before forking, so a child's garbage collection never walks them:
+    the benchmark's own heap grows as it runs, and would charge later cases for it."""
+    gc.collect()
+    gc.freeze()
 
 
 def median_of(work, runs: int, limit: float, prepare=None, prepare_limit: float = 0.0) -> float | None:
@@ -292,6 +301,7 @@ def derive_then_check(example, limit: float) -> tuple[float, float] | None:
             raise MatcalcError(f"the check failed: {report.line()}")
         return middle - start, time.perf_counter() - middle
 
+    _freeze_heap()
     try:
         return run_limited(task, limit)
     except LimitExceeded:
