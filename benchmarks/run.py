@@ -253,7 +253,7 @@ def check_imports(runs: int) -> str:
     """Loading what `--check` needs beyond the derivation (NumPy above all), in fresh processes."""
     seconds = []
     for _ in range(max(runs, 5)):
-        done = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *CHECK_MODULES], check=True, capture_output=True,
+        done = subprocess.run([sys.executable, "-I", "-c", IMPORT_PROBE, *CHECK_MODULES], check=True, capture_output=True,
                               text=True)
         seconds.append(float(done.stdout))
     return (f"| `--check`: loading NumPy and the checkers, once per process | {statistics.median(seconds):.3f} s "
@@ -440,11 +440,13 @@ def peak_memory(text: str | None) -> list[str]:
 
     `ru_maxrss` (in the child, or via `wait4`) includes the high-water mark of
     the process that forked it, carried across `exec`: it reported this
-    benchmark's own size. VmHWM belongs to the new address space alone.
+    benchmark's own size. VmHWM belongs to the new address space alone. `-I`
+    keeps the working directory off the path: from a checkout, `-c` imported
+    the source tree instead of the package measured.
     """
     if text is None:
         return []
-    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, text], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-I", "-c", MEMORY_PROBE, text], capture_output=True, text=True)
     if done.returncode != 0:
         return ["| peak memory, largest scalar case | not measured: the process failed | | | | |"]
     figures = json.loads(done.stdout)
