@@ -94,7 +94,7 @@ def _environment(values: Mapping[str, Any], symbols: Mapping[str, sympy.Basic]) 
 
 
 def _as_input(name: str, symbol, value, dims: dict) -> Any:
-    """A value as the interpreter reads it: a 2-D float array for a matrix symbol (its sizes
+    """A value as the compiled closures read it: a 2-D float array for a matrix symbol (its sizes
     checked against, or recorded in, `dims`), else a float."""
     import numpy as np
 
