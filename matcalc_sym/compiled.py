@@ -278,24 +278,32 @@ def _size(dim) -> Closure:
 @dataclass
 class _Plan:
     """A scalar expression taken apart: its array atoms, then its scalar inputs, each a numbered
-    placeholder of `body` (in that order); `run` compiles the body on first use."""
+    placeholder of `body` (`parameters`, in that order); `run` compiles the body on first use."""
 
     atoms: tuple
     scalars: tuple
     body: sympy.Basic
+    parameters: tuple
     function: Callable | None = None
 
     def run(self, arguments: list):
-        """The compiled body at `arguments`; entry by entry with mpmath for a function NumPy lacks."""
-        parameters = tuple(_placeholders(len(self.atoms) + len(self.scalars)))
+        """The compiled body at `arguments`; entry by entry with mpmath for a function NumPy lacks.
+
+        Arguments of different shapes are broadcast against each other first,
+        entry by entry as the body means: a mask 𝟙[zᵢ > 0] and a scalar
+        condition s > 0 meet in lambdify's logical_and.reduce((z > 0, s > 0)),
+        which NumPy refuses for unequal shapes.
+        """
+        import numpy as np
+
         if self.function is None:
-            self.function = _compiled(self.body, parameters, "numpy")
+            self.function = _compiled(self.body, self.parameters, "numpy")
+        if len({np.shape(a) for a in arguments}) > 1:
+            arguments = list(np.broadcast_arrays(*arguments))
         try:
             return self.function(*arguments)
         except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, entry by entry
-            import numpy as np
-
-            return np.vectorize(_compiled(self.body, parameters, "mpmath"), otypes=[float])(*arguments)
+            return np.vectorize(_compiled(self.body, self.parameters, "mpmath"), otypes=[float])(*arguments)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -308,14 +316,20 @@ def _plan(expr) -> _Plan:
     placeholder, so tanh(Elem(u1)) and tanh(Elem(u7)) are one body, and every
     argument is a plain Python name: lambdify renames (and rebuilds the body
     through SymPy's assumptions, most of a small check) when one is a Dummy
-    or a name such as dJ/du.
+    or a name such as dJ/du. An input the rebuilt body no longer reads is no
+    argument (it would be computed for nothing, and broadcast the others).
     """
     outside = distinct_nodes(expr, stop=ARRAY_ATOMS)
     atoms = [node for node in outside if isinstance(node, ARRAY_ATOMS)]
     reachable = set(outside)
     scalars = sorted((s for s in expr.free_symbols if s in reachable and not isinstance(s, sympy.Dummy)), key=str)
-    body = expr.xreplace(dict(zip([*atoms, *scalars], _placeholders(len(atoms) + len(scalars)))))
-    return _Plan(tuple(atoms), tuple(scalars), body)
+    placeholders = _placeholders(len(atoms) + len(scalars))
+    body = expr.xreplace(dict(zip([*atoms, *scalars], placeholders)))
+    used = body.free_symbols
+    atom_pairs = [(a, p) for a, p in zip(atoms, placeholders) if p in used]
+    scalar_pairs = [(s, p) for s, p in zip(scalars, placeholders[len(atoms):]) if p in used]
+    return _Plan(tuple(a for a, _ in atom_pairs), tuple(s for s, _ in scalar_pairs), body,
+                 tuple(p for _, p in [*atom_pairs, *scalar_pairs]))
 
 
 def distinct_nodes(expr, stop: tuple = ()) -> list:

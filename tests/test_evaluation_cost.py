@@ -180,3 +180,16 @@ def test_missing_inputs_are_still_named_before_anything_is_computed(networks, mi
     values = {k: v for k, v in point(4).items() if k not in missing}
     with pytest.raises(DeriveError, match=f"evaluate needs a value for {message}"):
         networks[4].evaluate(values)
+
+
+def test_a_mask_and_a_scalar_condition_are_compared_entry_by_entry():
+    """𝟙[zᵢ > 0 and s > 0]: lambdify's logical_and.reduce((z > 0, s > 0)) needs equal shapes, so a
+    body's arguments are broadcast against each other first (as on the semantics branch's interpreter)."""
+    z, s = sympy.MatrixSymbol("z", 3, 1), sympy.Symbol("s", real=True)
+    masked = Elementwise(sympy.Piecewise((Elem(z), sympy.And(Elem(z) > 0, s > 0)), (0, True)), 3, 1)
+    symbols = {"z": z, "s": s}
+    values = {"z": np.array([1.0, -2.0, 3.0])}
+    np.testing.assert_array_equal(numeric.evaluate_expression(masked, values | {"s": 0.5}, symbols),
+                                  [[1.0], [0.0], [3.0]])
+    np.testing.assert_array_equal(numeric.evaluate_expression(masked, values | {"s": -0.5}, symbols),
+                                  [[0.0], [0.0], [0.0]])
