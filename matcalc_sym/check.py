@@ -25,7 +25,7 @@ import sympy
 
 from .errors import MatcalcError
 from .rulecheck import real_value
-from .stepcheck import SYMBOLIC_TOLERANCE, _draw, verify_steps
+from .stepcheck import ENTRYWISE_LIMIT, SYMBOLIC_TOLERANCE, _draw, verify_steps
 from .userfunctions import expand_user_functions
 
 POINTS = 5
@@ -36,8 +36,6 @@ PRECISION = 30
 #: sympy.diff is a second witness only for expressions within these bounds (it recurses, and slows, with size)
 SYMBOLIC_DEPTH = 120
 SYMBOLIC_NODES = 4000
-#: above this many perturbed entries, compare directional derivatives (as autograd's check_grads does)
-ENTRYWISE_LIMIT = 12
 
 
 @dataclass(frozen=True)

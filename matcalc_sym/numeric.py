@@ -1,44 +1,55 @@
 """Numbers from a derivation: results (scalars, vectors, matrices) evaluated with NumPy.
 
 Array results are SymPy matrix expressions with the package's own classes
-(`Elementwise`, `Diag`, `ReduceSum`, `Ones`), so they are evaluated by a
-small recursive interpreter, one function per class, rather than lambdify.
-Dimension symbols (n, N) are read off the arrays given.
+(`Elementwise`, `Diag`, `ReduceSum`, `Ones`), so they are compiled into
+closures over NumPy, one per class (`compiled.program`), rather than handed
+to lambdify whole. Dimension symbols (n, N) are read off the arrays given.
+
+The cost of an evaluation is linear in the number of distinct nodes, and the
+compiling is done once per expression: `evaluate()` compiles a derivation's
+definitions and results as one program, so what they share is computed once
+(it was exponential in a network's depth: `--check` of a 10-layer network
+took 50 s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import sympy
 
-from .arrays import Diag, Elem, Elementwise, ReduceSum, is_array
+from . import compiled
+from .arrays import is_array
+from .compiled import Run, distinct_nodes
 from .errors import DeriveError
-from .matfuncs import DiagPart, LogDet, Norm, Norm1
 
-#: scalar functions of an array: how NumPy computes each
-MATRIX_SCALARS = {
-    sympy.Trace: lambda np, a: np.trace(a),
-    sympy.Determinant: lambda np, a: np.linalg.det(a),
-    LogDet: lambda np, a: np.linalg.slogdet(a)[1],
-    Norm: lambda np, a: np.linalg.norm(a),
-    Norm1: lambda np, a: np.sum(np.abs(a)),
-}
+CACHE_SIZE = compiled.CACHE_SIZE
 
 
 def evaluate(derivation, values: Mapping[str, Any]) -> Any:
-    """`derivation.result` at `values`: a float when scalar, else a 2-D ndarray."""
+    """`derivation.result` at `values`: a float when scalar, else a 2-D ndarray.
 
-    values = dict(values)
-    for name, definition in derivation.definitions.items():
-        if name not in values:
-            inputs = {k: v for k, v in derivation.symbols.items() if k not in derivation.definitions}
-            values[name] = evaluate_expression(definition, values, inputs)
-    if derivation.gradients and len(derivation.gradients) > 1:
-        return {name: _shaped(evaluate_expression(g, values, derivation.symbols), g)
-                for name, g in derivation.gradients.items()}
-    return _shaped(evaluate_expression(derivation.result, values, derivation.symbols), derivation.result)
+    Named intermediates missing from `values` are computed first, in the same
+    run as the result, so what they share is computed once.
+    """
+    import numpy as np
+
+    definitions = list(derivation.definitions.items())
+    several = bool(derivation.gradients) and len(derivation.gradients) > 1
+    results = list(derivation.gradients.values()) if several else [derivation.result]
+    closures = compiled.program((*(d for _, d in definitions), *results))
+    run = Run(*_environment(values, derivation.symbols))
+    with np.errstate(all="ignore"):
+        for (name, definition), closure in zip(definitions, closures):
+            if name not in values:
+                value = _value_of(run, [closure], [definition])[0]
+                run.env[derivation.symbols[name]] = _as_input(name, derivation.symbols[name], value, run.dims)
+        computed = _value_of(run, closures[len(definitions):], results)
+    if several:
+        return {name: _shaped(v, g) for (name, g), v in zip(derivation.gradients.items(), computed)}
+    return _shaped(computed[0], derivation.result)
 
 
 def _shaped(value, expr):
@@ -53,31 +64,78 @@ def evaluate_expression(expr: sympy.Basic, values: Mapping[str, Any], symbols: M
     """Any expression the engine builds, at `values` (1-D inputs are columns)."""
     import numpy as np
 
+    run = Run(*_environment(values, symbols))
+    with np.errstate(all="ignore"):
+        return _value_of(run, compiled.program((expr,)), [expr])[0]
+
+
+def _value_of(run: Run, closures, exprs: list) -> list:
+    """The expressions' values; where computing fails, a missing input is named as the reason.
+
+    Checking the inputs first, on every call, was a tenth of a small
+    evaluation, and the check evaluates thousands; an input without a value
+    fails the computation anyway, so the inputs are checked then.
+    """
+    try:
+        return [closure(run) for closure in closures]
+    except Exception:
+        _require(run, exprs)
+        raise
+
+
+def _environment(values: Mapping[str, Any], symbols: Mapping[str, sympy.Basic]) -> tuple[dict, dict]:
+    """The values given, keyed by their SymPy symbols, and the dimension sizes they fix."""
     env: dict[sympy.Basic, Any] = {}
     dims: dict[sympy.Symbol, int] = {}
     for name, symbol in symbols.items():
-        if name not in values:
-            continue
-        if isinstance(symbol, sympy.MatrixSymbol):
-            array = np.asarray(values[name], dtype=float)
-            if array.ndim == 1:
-                array = array.reshape(-1, 1) if symbol.shape[1] == 1 else array.reshape(1, -1)
-            if array.ndim != 2:
-                raise DeriveError(f"evaluate: {name} must be a 1-D or 2-D array")
-            for dim, size in zip(symbol.shape, array.shape):
-                if isinstance(dim, sympy.Symbol):
-                    if dims.setdefault(dim, size) != size:
-                        raise DeriveError(f"evaluate: {name} has {size} where {dim} = {dims[dim]} elsewhere")
-                elif int(dim) != size:
-                    raise DeriveError(f"evaluate: {name} should have shape {symbol.shape}, got {array.shape}")
-            env[symbol] = array
-        else:
-            env[symbol] = float(values[name])
-    missing = sorted(str(s) for s in _free(expr) if s not in env and not (isinstance(s, sympy.Symbol) and s in dims))
+        if name in values:
+            env[symbol] = _as_input(name, symbol, values[name], dims)
+    return env, dims
+
+
+def _as_input(name: str, symbol, value, dims: dict) -> Any:
+    """A value as the compiled closures read it: a 2-D float array for a matrix symbol (its sizes
+    checked against, or recorded in, `dims`), else a float."""
+    import numpy as np
+
+    axes = _axes(symbol)
+    if axes is None:
+        return float(value)
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1) if axes[1] == 1 else array.reshape(1, -1)
+    if array.ndim != 2:
+        raise DeriveError(f"evaluate: {name} must be a 1-D or 2-D array")
+    for dim, size in zip(axes, array.shape):
+        if isinstance(dim, int):
+            if dim != size:
+                raise DeriveError(f"evaluate: {name} should have shape {symbol.shape}, got {array.shape}")
+        elif dims.setdefault(dim, size) != size:
+            raise DeriveError(f"evaluate: {name} has {size} where {dim} = {dims[dim]} elsewhere")
+    return array
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _axes(symbol) -> tuple | None:
+    """A matrix symbol's dimensions, each a whole number or the dimension symbol; None for a scalar."""
+    if not isinstance(symbol, sympy.MatrixSymbol):
+        return None
+    return tuple(dim if isinstance(dim, sympy.Symbol) else int(dim) for dim in symbol.shape)
+
+
+def _require(run: Run, exprs: Iterable[sympy.Basic]) -> None:
+    """Name every input the expressions read that has no value (all of them, sorted)."""
+    missing = sorted({str(s) for expr in exprs for s in _free(expr)
+                      if s not in run.env and not (isinstance(s, sympy.Symbol) and s in run.dims)})
     if missing:
         raise DeriveError(f"evaluate needs a value for {', '.join(missing)}")
-    with np.errstate(all="ignore"):
-        return _Interpreter(env, dims).value(expr)
+
+
+def clear_caches() -> None:
+    """Forget every plan and compiled function (benchmarks and tests that count compilations start here)."""
+    _free.cache_clear()
+    _axes.cache_clear()
+    compiled.clear_caches()
 
 
 def is_array_valued(expr) -> bool:
@@ -87,115 +145,15 @@ def is_array_valued(expr) -> bool:
     return is_array(expr)
 
 
-def _free(expr) -> set:
+@lru_cache(maxsize=CACHE_SIZE)
+def _free(expr) -> frozenset:
+    """The symbols and matrix symbols `expr` reads, except dimensions (positive integers).
+
+    Cached, and a walk over distinct nodes: the check evaluates the same
+    expressions at hundreds of points, and their trees repeat subtrees.
+    """
     found = set()
-    for e in sympy.preorder_traversal(expr):
-        if isinstance(e, sympy.MatrixSymbol) or isinstance(e, sympy.Symbol) and not any(isinstance(e, t) for t in ()):
+    for e in distinct_nodes(expr):
+        if isinstance(e, sympy.MatrixSymbol) or (isinstance(e, sympy.Symbol) and not (e.is_integer and e.is_positive)):
             found.add(e)
-    return {s for s in found if not (isinstance(s, sympy.Symbol) and s.is_integer and s.is_positive)} | {
-        s for s in found if isinstance(s, sympy.MatrixSymbol)}
-
-
-class _Interpreter:
-    """One method per expression class; scalars go through lambdify."""
-
-    def __init__(self, env: dict, dims: dict) -> None:
-        import numpy as np
-
-        self.np = np
-        self.env = env
-        self.dims = dims
-
-    def size(self, dim) -> int:
-        return int(sympy.Integer(dim) if isinstance(dim, int) else dim.xreplace(self.dims))
-
-    def value(self, expr):
-        np = self.np
-        if expr in self.env:
-            return self.env[expr]
-        if isinstance(expr, sympy.MatrixSymbol):
-            raise DeriveError(f"evaluate needs a value for {expr}")
-        if isinstance(expr, sympy.Identity):
-            return np.eye(self.size(expr.shape[0]))
-        if isinstance(expr, sympy.OneMatrix):
-            return np.ones((self.size(expr.shape[0]), self.size(expr.shape[1])))
-        if isinstance(expr, sympy.ZeroMatrix):
-            return np.zeros((self.size(expr.shape[0]), self.size(expr.shape[1])))
-        if isinstance(expr, sympy.Transpose):
-            return np.transpose(self.value(expr.arg))
-        if isinstance(expr, sympy.MatMul):
-            return self._product(expr.args)
-        if isinstance(expr, sympy.MatAdd):
-            return sum(self.value(a) for a in expr.args)
-        if isinstance(expr, sympy.BlockMatrix):
-            return np.block([[self.value(block) for block in row] for row in expr.blocks.tolist()])
-        if isinstance(expr, Diag):
-            return np.diag(np.ravel(self.value(expr.vector)))
-        if isinstance(expr, DiagPart):
-            return np.diag(self.value(expr.arg)).reshape(-1, 1)
-        if isinstance(expr, sympy.Inverse):
-            return np.linalg.inv(self.value(expr.arg))
-        if type(expr) in MATRIX_SCALARS:
-            return MATRIX_SCALARS[type(expr)](np, self.value(expr.args[0]))
-        if isinstance(expr, sympy.MatrixBase):
-            return np.array([[self.value(e) for e in row] for row in expr.tolist()], dtype=float)
-        if isinstance(expr, Elementwise):
-            shape = (self.size(expr.shape[0]), self.size(expr.shape[1]))
-            return np.broadcast_to(self._scalar(expr.body), shape).astype(float)
-        if isinstance(expr, sympy.Piecewise) and any(is_array(v) for v, _ in expr.args):
-            for value, condition in expr.args:
-                if condition == sympy.true or bool(self._scalar(condition)):
-                    return self.value(value)
-            raise DeriveError("evaluate: no case of the piecewise result applies")
-        return self._scalar(expr)
-
-    def _product(self, factors):
-        np = self.np
-        result = None
-        for factor in factors:
-            v = self.value(factor)
-            if result is None:
-                result = v
-            elif np.ndim(result) == 2 and np.ndim(v) == 2:
-                result = result @ v
-            else:
-                result = result * v
-        return result
-
-    def _scalar(self, expr):
-        """A scalar (or element-wise) expression: array-valued atoms first, then lambdify."""
-        np = self.np
-        replacements = {}
-        for atom in sympy.preorder_traversal(expr):
-            if isinstance(atom, (Elem, ReduceSum, *MATRIX_SCALARS)) and atom not in replacements:
-                replacements[atom] = sympy.Dummy("a")
-        inner = {}
-        for atom, dummy in replacements.items():
-            if isinstance(atom, Elem):
-                inner[dummy] = self.value(atom.array)
-            elif isinstance(atom, ReduceSum):
-                inner[dummy] = np.sum(self.value(atom.array))
-            else:
-                inner[dummy] = self.value(atom)
-        body = expr.xreplace(replacements)
-        scalars = sorted((s for s in body.free_symbols if not isinstance(s, sympy.Dummy)), key=str)
-        for s in scalars:
-            if s in self.dims:
-                inner[s] = self.dims[s]
-            elif s in self.env:
-                inner[s] = self.env[s]
-            else:
-                raise DeriveError(f"evaluate needs a value for {s}")
-        used = body.free_symbols  # an element inside a replaced sum is not an argument of the body
-        arguments = [a for a in inner if a in used]
-        values = [inner[a] for a in arguments]
-        if any(np.ndim(v) for v in values):
-            # entry by entry, as the body means: a mask 𝟙[zᵢ > 0] and a scalar condition s > 0 meet in
-            # lambdify's logical_and.reduce((z > 0, s > 0)), which NumPy refuses for unequal shapes
-            values = list(np.broadcast_arrays(*values))
-        function = sympy.lambdify(arguments, body, modules="numpy")
-        try:
-            return function(*values)
-        except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, entry by entry
-            function = sympy.lambdify(arguments, body, modules="mpmath")
-            return np.vectorize(function, otypes=[float])(*values)
+    return frozenset(found)

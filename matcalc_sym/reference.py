@@ -178,6 +178,16 @@ class Reference:
         """The statements, read once (a check evaluates the text hundreds of times)."""
         return statements(self.source)
 
+    @cached_property
+    def orders(self) -> dict[int, list[tuple[ast.AST, list[ast.AST]]]]:
+        """Each statement's nodes in the order `bottom_up` visits them, by the statement's id.
+
+        Walked once: a check evaluates the text hundreds of times, and finding
+        the children again on every evaluation was most of an evaluation. (The
+        ids stay valid: `program` keeps the statements alive.)
+        """
+        return {id(expression): postorder(expression) for _, expression in self.program}
+
     @property
     def dimensions(self) -> set[str]:
         """Dimension names of the declared shapes (a name such as n then reads as its size)."""
@@ -257,19 +267,35 @@ def statements(source: str) -> list[tuple[str | None, ast.expr]]:
     return statements
 
 
+_ARITHMETIC: dict[bool, tuple[Any, dict[str, Callable]]] = {}
+
+
+def _arithmetic(precise: bool) -> tuple[Any, dict[str, Callable]]:
+    """A private 30-digit mpmath context and the function table, made once per process.
+
+    Making them took about 1 ms, per evaluation, and a check evaluates the
+    text hundreds of times; neither changes after it is made.
+    """
+    if precise not in _ARITHMETIC:
+        import mpmath
+        import numpy as np
+
+        ctx = mpmath.MPContext()
+        ctx.dps = PRECISION
+        _ARITHMETIC[precise] = ctx, _precise_functions(np, ctx) if precise else _numpy_functions(np)
+    return _ARITHMETIC[precise]
+
+
 class _Evaluator:
     """One evaluation: the names bound so far, and the arithmetic in use."""
 
     def __init__(self, reference: Reference, values: Mapping[str, Any], precise: bool) -> None:
-        import mpmath
         import numpy as np
 
         self.np = np
         self.reference = reference
         self.precise = precise
-        self.ctx = mpmath.MPContext()
-        self.ctx.dps = PRECISION
-        self.functions = _precise_functions(np, self.ctx) if precise else _numpy_functions(np)
+        self.ctx, self.functions = _arithmetic(precise)
         self.sizes = reference.sizes(values)
         self.env: dict[str, Any] = {name: self._input(value) for name, value in values.items()}
         self.slots: list[dict[str, Any]] = []
@@ -304,7 +330,8 @@ class _Evaluator:
         return output
 
     def expression(self, root: ast.AST):
-        return bottom_up(root, self.node)
+        order = self.reference.orders.get(id(root))
+        return bottom_up(root, self.node) if order is None else visit_in_order(order, self.node)
 
     def node(self, node: ast.AST, args: list):
         np = self.np
@@ -417,6 +444,21 @@ def bottom_up(root: ast.AST, visit: Callable[[ast.AST, list], Any]) -> Any:
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(children))
     return done[id(root)]
+
+
+def postorder(root: ast.AST) -> list[tuple[ast.AST, list[ast.AST]]]:
+    """(node, its children) in the order `bottom_up` visits them: children left to right, then the node."""
+    order: list[tuple[ast.AST, list[ast.AST]]] = []
+    bottom_up(root, lambda node, _: order.append((node, _children(node))))
+    return order
+
+
+def visit_in_order(order: list[tuple[ast.AST, list[ast.AST]]], visit: Callable[[ast.AST, list], Any]) -> Any:
+    """`bottom_up` over an order made once by `postorder`."""
+    done: dict[int, Any] = {}
+    for node, children in order:
+        done[id(node)] = visit(node, [done[id(c)] for c in children])
+    return done[id(order[-1][0])]
 
 
 def _children(node: ast.AST) -> list[ast.AST]:

@@ -129,6 +129,21 @@ def test_a_wrong_vector_jacobian_product_is_named_at_its_step():
                         r"\(relative error \S+\)", report.failure), report.failure
 
 
+def test_a_wrong_product_for_a_large_parameter_is_named_along_a_random_direction():
+    """u3 = Woutᵀ has 15 entries (more than ENTRYWISE_LIMIT): its step is compared along a random
+    direction, four evaluations a point instead of sixty, and a wrong product still fails there."""
+    d = derive(NETWORK, "Wout,bout,Wh,bh", shapes={"X": "n,3", "Wh": "5,3", "bh": "5", "Wout": "3,5",
+                                                   "bout": "3", "Y": "n,3"})
+    index = next(i for i, s in enumerate(d.steps) if s.kind == "differentiate" and str(s.lhs) == "∂L/∂u3")
+    steps = list(d.steps)
+    steps[index] = dataclasses.replace(steps[index], rhs=2 * steps[index].rhs)
+    report = verify(dataclasses.replace(d, steps=steps))
+    assert not report.passed
+    assert re.fullmatch(rf"step {index + 1} \(∂L/∂u3 = 2\*Ah\.T\*\(dL/du4\), rule 'matmul-right'\) disagrees with "
+                        r"finite differences of the sum of a random upstream adjoint times u4's definition, by u3 "
+                        r"along a random direction \(relative error \S+\)", report.failure), report.failure
+
+
 def test_a_wrong_vjp_rule_in_the_tables_is_caught_at_its_step(monkeypatch):
     from matcalc_sym import reverse_rules
 

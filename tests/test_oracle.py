@@ -62,6 +62,18 @@ def test_the_reference_imports_nothing_of_the_translation():
     assert "sympy" not in inspect.getsource(reference).replace("no SymPy", "")
 
 
+@pytest.mark.parametrize("text", ["tanh(Wc@cp + Wx@x + b)", "y = -x.T@A; sum(y*y)/n + sum(max(0, abs(x)))",
+                                  "[3*x**2*y, 2*x + y**8]"])
+def test_the_walk_made_once_visits_as_the_walk_made_each_time(text):
+    """The reference walks each statement in an order found once (`Reference.orders`); it must be the
+    very order `bottom_up` visits, so every evaluation computes what it always did."""
+    visits = {"each time": [], "once": []}
+    for _, root in reference.statements(text):
+        reference.bottom_up(root, lambda node, args: visits["each time"].append((node, len(args))))
+        reference.visit_in_order(reference.postorder(root), lambda node, args: visits["once"].append((node, len(args))))
+    assert visits["once"] == visits["each time"] and len(visits["once"]) > 5
+
+
 def test_the_reference_works_with_the_translation_broken(monkeypatch):
     def broken(*args, **kwargs):
         raise AssertionError("the reference must not build SymPy expressions")
