@@ -180,7 +180,8 @@ def _oracle_fields(program) -> dict:
                 functions[name] = definition
         aliases = {alias: name for alias, name in table.aliases.items() if alias not in shipped.aliases}
     return {"declared_shapes": {name: tuple(str(d) for d in shape) for name, shape in program.declared.items()},
-            "user_functions": functions, "user_aliases": aliases}
+            "user_functions": functions, "user_aliases": aliases,
+            "output_shape": tuple(str(d) for d in program.output.shape)}
 
 
 def _use_reverse(graph: IntermediateGraph, names: list[str], mode: str) -> bool:

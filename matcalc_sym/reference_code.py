@@ -71,16 +71,26 @@ _COMPARE = {ast.Gt: "_np.greater", ast.GtE: "_np.greater_equal", ast.Lt: "_np.le
             ast.LtE: "_np.less_equal"}
 
 
+#: a call nested deeper than this is assigned to a temporary (Python's parser stops at 200 parentheses)
+HOIST_HEIGHT = 12
+
+
 def numpy_statements(source: str, name_of: Callable[[str], str], *, functions: Mapping[str, str] | None = None,
                      aliases: Mapping[str, str] | None = None) -> list[tuple[str | None, str]]:
     """(assigned identifier or None, NumPy expression) per statement of `source`.
 
     `name_of` maps every name the text reads or assigns (variables, dimension
     names, the user's intermediate names) to the identifier the code uses.
+    Deeply nested calls come out as their own statements, assigned to
+    temporaries `_r1`, `_r2`, … (so a 20 000-term sum still compiles).
     """
     printer = _Printer(name_of, dict(functions or {}), {**SPELLINGS, **(aliases or {})})
-    return [(None if target is None else name_of(target), printer.expression(expression))
-            for target, expression in statements(source)]
+    lines: list[tuple[str | None, str]] = []
+    for target, expression in statements(source):
+        code = printer.expression(expression)
+        lines += printer.take_temporaries()
+        lines.append((None if target is None else name_of(target), code))
+    return lines
 
 
 class _Printer:
@@ -88,10 +98,28 @@ class _Printer:
         self.name_of = name_of
         self.functions = functions
         self.aliases = aliases
-        self.slots: list[dict[str, str]] = []
+        self.slots: list[dict[str, tuple[str, int]]] = []
+        self.temporaries: list[tuple[str, str]] = []
+        self.count = 0
 
     def expression(self, root: ast.AST) -> str:
-        return bottom_up(root, self.node)
+        code, _ = bottom_up(root, self.visit)
+        return code
+
+    def take_temporaries(self) -> list[tuple[str, str]]:
+        taken, self.temporaries = self.temporaries, []
+        return taken
+
+    def visit(self, node: ast.AST, args: list[tuple[str, int]]) -> tuple[str, int]:
+        """The code of `node` and how deeply it nests; too deep, and it becomes a temporary."""
+        height = 1 + max((h for _, h in args), default=0)
+        code = self.node(node, [c for c, _ in args])
+        if height <= HOIST_HEIGHT:
+            return code, height
+        self.count += 1
+        name = f"_r{self.count}"
+        self.temporaries.append((name, code))
+        return name, 1
 
     def node(self, node: ast.AST, args: list[str]) -> str:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
@@ -116,7 +144,7 @@ class _Printer:
     def _name(self, name: str) -> str:
         for scope in reversed(self.slots):
             if name in scope:
-                return scope[name]
+                return f"({scope[name][0]})"
         if name == "pi":
             return "_np.pi"
         if name == "E":
@@ -127,7 +155,12 @@ class _Printer:
         name = self.aliases.get(name, name)
         if name in self.functions:
             ((_, definition),) = statements(self.functions[name])
-            self.slots.append({slot: f"({arg})" for slot, arg in zip(("u", "v", "w"), args)})
+            arguments = []
+            for arg in args:  # each argument once, as a temporary, however often the definition reads it
+                self.count += 1
+                self.temporaries.append((f"_r{self.count}", arg))
+                arguments.append((f"_r{self.count}", 1))
+            self.slots.append(dict(zip(("u", "v", "w"), arguments)))
             try:
                 return f"({self.expression(definition)})"
             finally:

@@ -139,6 +139,8 @@ class Derivation:
     #: a rules file's functions (name → definition in u, v, w) and aliases, for the same evaluator
     user_functions: Mapping[str, str] = field(default_factory=dict)
     user_aliases: Mapping[str, str] = field(default_factory=dict)
+    #: the output's NumPy shape (("n",) for a 1-D vector), which an upstream gradient ∂J/∂y shares
+    output_shape: tuple[str, ...] = ()
 
     @property
     def kinds(self) -> list[str]:

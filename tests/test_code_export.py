@@ -71,3 +71,36 @@ def test_a_wrong_gradient_fails_the_check():
     with pytest.raises(AssertionError, match="gradient check failed"):
         load(wrong.to_numpy())["check_gradient"]()
     assert isinstance(d.result, sympy.Basic)
+
+
+def test_the_exported_value_is_numpy_reading_the_text():
+    """f_and_grad's value comes from the text (reference_code), shaped as NumPy shapes it."""
+    module = load(derive("tanh(M@v) * v", "v", shapes={"M": "n,n", "v": "n"}).to_numpy())
+    m, v = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -1.0])
+    value, derivative = module["f_and_grad"](M=m, v=v)
+    np.testing.assert_allclose(value, np.tanh(m @ v) * v, rtol=1e-14)
+    assert value.shape == (2,) and derivative.shape == (2, 2)
+
+
+def test_the_exported_check_fails_when_the_translation_is_corrupted(monkeypatch):
+    """check_gradient differentiates the text, so a translation that broadcasts a 1-D vector as a
+    column against a square matrix (the old bug) fails it; the exported value itself stays right."""
+    from matcalc_sym import reverse_rules, symbolic
+    from tests.test_oracle import column_guess_broadcast_to, column_guess_unbroadcast
+
+    text, shapes = "sum(M*v)", {"M": "n,n", "v": "n"}
+    assert load(derive(text, "v", shapes=shapes).to_numpy())["check_gradient"]() < 1e-5
+    monkeypatch.setattr(symbolic, "broadcast_to", column_guess_broadcast_to)
+    monkeypatch.setattr(reverse_rules, "broadcast_to", column_guess_broadcast_to)
+    monkeypatch.setattr(reverse_rules, "unbroadcast", column_guess_unbroadcast)
+    module = load(derive(text, "v", shapes=shapes).to_numpy())
+    m = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert module["f_and_grad"](M=m, v=np.array([1.0, 2.0]))[0] == 1 + 4 + 3 + 8
+    with pytest.raises(AssertionError, match="gradient check failed"):
+        module["check_gradient"]()
+
+
+def test_an_upstream_gradient_has_the_output_s_numpy_shape():
+    module = load(derive("tanh(W@x)", "W", shapes={"W": "m,n", "x": "n"}).to_numpy())
+    assert module["SHAPES"][module["UPSTREAM"]] == ("m",)
+    assert module["check_gradient"]() < 1e-5

@@ -252,3 +252,26 @@ def test_the_exported_code_holds_no_input_text():
 
     code = numpy_statements("x**2 + 1e-3 #\"\"\"; import os", lambda name: f"v_{name}")
     assert code == [(None, "_np.add(_np.power(v_x, 2.0), 0.001)")]
+
+
+def test_the_exported_code_of_a_long_sum_and_a_deep_nest_compiles():
+    from matcalc_sym.reference_code import HOIST_HEIGHT, numpy_statements
+
+    long_sum = "+".join(f"{i}*x" for i in range(1, 2000))
+    deep = "x"
+    for _ in range(150):
+        deep = f"sin({deep})"
+    for text, want in [(long_sum, sum(range(1, 2000)) * 0.5), (deep, None)]:
+        lines = numpy_statements(text, lambda name: name)
+        assert all(code.count("(") - code.count(")") == 0 for _, code in lines)
+        assert max(code.count("_np.") for _, code in lines) <= 2 * HOIST_HEIGHT + 2
+        got = _run_code(text, {}, {"x": 0.5})
+        assert got == pytest.approx(want if want is not None else Reference(text)({"x": 0.5}), rel=1e-12)
+
+
+def test_a_rules_file_function_is_written_out_through_its_definition():
+    from matcalc_sym.reference_code import numpy_statements
+
+    lines = numpy_statements("softplus(x*x) + 1", lambda name: name, functions={"softplus": "log(1 + exp(u))"})
+    assert lines[0] == ("_r1", "_np.multiply(x, x)")
+    assert lines[-1] == (None, "_np.add((_np.log(_np.add(1.0, _np.exp((_r1))))), 1.0)")

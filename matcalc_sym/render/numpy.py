@@ -44,6 +44,7 @@ from sympy.printing.str import StrPrinter
 from ..adjoint import AdjointMatrix, AdjointScalar
 from ..arrays import is_array
 from ..errors import DeriveError, InternalError
+from ..reference_code import HELPERS
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: how the module imports what `f_and_grad` uses: names no input can shadow
@@ -283,15 +284,18 @@ def _inputs(derivation) -> list[tuple[str, sympy.Basic | None]]:
     return inputs + [(name, None) for name in derivation.wrt if name not in known]
 
 
-def _declared(symbol, name: str, shapes) -> tuple:
-    """NumPy shape of an input as declared: 1-D vectors are (n,), matrices (m, n)."""
+def _declared(symbol, name: str, derivation) -> tuple:
+    """NumPy shape of an input as declared ((n,) a 1-D vector, (n, 1) a column); an upstream gradient
+    has the output's shape."""
+    from ..shapes import dimension
+
+    if name in derivation.declared_shapes:
+        return tuple(dimension(d) for d in derivation.declared_shapes[name])
+    if isinstance(symbol, AdjointMatrix) and derivation.output_shape:
+        return tuple(dimension(d) for d in derivation.output_shape)
     if symbol is None or not is_array(symbol):
         return ()
-    declared = shapes.get(name)
-    rows, cols = symbol.shape
-    if declared is not None and "×" not in declared:
-        return (rows,)
-    return (rows, cols)
+    return tuple(symbol.shape)
 
 
 def _inert(text: str, limit: int = _DOC_EXPRESSION_CHARS) -> str:
@@ -345,9 +349,41 @@ def _shape_lines(var: str, shape: tuple, names: _Names, dims_seen: set) -> list[
                 lines.append(f"    assert {var}.shape[{axis}] == {dim_name}, '{var}: axis {axis} must be {dim_name}'")
         else:
             lines.append(f"    assert {var}.shape[{axis}] == {int(dim)}, '{var}: axis {axis} must be {int(dim)}'")
-    if len(shape) == 1:
-        lines.append(f"    {var} = {var}.reshape(-1, 1)")
     return lines
+
+
+def _reference_lines(derivation, names: _Names, shapes: dict) -> list[str]:
+    """`_value` computed from the input text as NumPy reads it (`reference_code`), not from the
+    package's translation: `check_gradient()` differentiates this, so it checks the translation too."""
+    from ..reference import ReferenceError, statements
+    from ..reference_code import numpy_statements
+
+    dims = {d.name: names.of(d) for shape in shapes.values() for d in shape if isinstance(d, sympy.Symbol)}
+    assigned = {target: f"_r_{target}" for target, _ in statements(derivation.source) if target is not None}
+    inputs = {name for name in shapes}
+
+    def name_of(name: str) -> str:
+        found = assigned.get(name) or (names.of(name) if name in inputs else None) or dims.get(name)
+        if found is None or not _IDENTIFIER.match(found.lstrip("_")):
+            raise DeriveError(f"code export: {name!r} has no value inside f_and_grad (a dimension of an "
+                              "array the expression does not use?)")
+        return found
+
+    try:
+        code = numpy_statements(derivation.source, name_of, functions=derivation.user_functions,
+                                aliases=derivation.user_aliases)
+    except ReferenceError as exc:
+        raise DeriveError(f"code export: {exc}") from None
+    lines = [f"    {target if target is not None else '_value'} = {text}" for target, text in code]
+    if code[-1][0] is not None:
+        lines.append(f"    _value = {code[-1][0]}")
+    return lines
+
+
+def _column_lines(names: _Names, shapes: dict) -> list[str]:
+    """The derivative's code reads every 1-D vector as an n×1 column, as the paper writes vectors."""
+    return [f"    {names.of(name)} = {names.of(name)}.reshape(-1, 1)" for name, shape in shapes.items()
+            if len(shape) == 1]
 
 
 def _assign(printer: _Printer, target: str, expr) -> list[str]:
@@ -359,7 +395,7 @@ def to_numpy(derivation) -> str:
     """A self-contained Python module computing the value and derivative with NumPy."""
     names = _Names()
     inputs = _inputs(derivation)
-    shapes = {name: _declared(symbol, name, derivation.shapes) for name, symbol in inputs}
+    shapes = {name: _declared(symbol, name, derivation) for name, symbol in inputs}
     for name, _ in sorted(inputs, key=lambda item: not _IDENTIFIER.match(item[0])):  # the user's own spellings first
         names.add(name, name)
     for shape in shapes.values():
@@ -382,6 +418,11 @@ def to_numpy(derivation) -> str:
         "import numpy as _np",
         "",
         *_source_lines(derivation.source),
+        "",
+        "",
+        *HELPERS.rstrip("\n").split("\n"),
+        "",
+        "",
         f"SHAPES = {{{', '.join(_shape_entry(names, name, shapes[name]) for name, _ in inputs)}}}",
         f"WRT = [{', '.join(_quoted(names.of(name)) for name in derivation.wrt)}]",
         f"LAYOUT = {_quoted(layout)}",
@@ -394,9 +435,10 @@ def to_numpy(derivation) -> str:
     dims_seen: set = set()
     for name, _ in inputs:
         lines += _shape_lines(names.of(name), shapes[name], names, dims_seen)
+    lines += _reference_lines(derivation, names, shapes)
+    lines += _column_lines(names, shapes)
     for name, definition in derivation.definitions.items():
         lines += _assign(printer, names.of(name), definition)
-    lines += _assign(printer, "_value", derivation.expression)
     lines += _derivative_lines(printer, derivation, names)
     lines += ["", "", _CHECK]
     code = "\n".join(lines) + "\n"
@@ -460,9 +502,10 @@ _CHECK = '''def _random_inputs(rng, size):
     inputs = {}
     for name, shape in SHAPES.items():
         dims = tuple(size if not d.isdigit() else int(d) for d in shape)
-        if len(dims) == 2 and dims[0] == dims[1]:  # square: well conditioned, positive determinant
-            m = rng.normal(size=dims)
-            inputs[name] = m @ m.T + dims[0] * numpy.eye(dims[0])
+        if len(dims) == 2 and dims[0] == dims[1]:
+            # square: strictly diagonally dominant, so invertible with a positive determinant, and not
+            # symmetric, so a derivative transposed by mistake cannot pass
+            inputs[name] = rng.uniform(-1.0, 1.0, size=dims) + (dims[0] + 1) * numpy.eye(dims[0])
         elif dims:
             inputs[name] = rng.uniform(0.2, 1.0, size=dims) * rng.choice([-1, 1], size=dims)
         else:
