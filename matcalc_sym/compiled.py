@@ -31,20 +31,16 @@ from typing import Any
 
 import sympy
 
-from .arrays import Diag, Elem, Elementwise, ReduceSum, is_array
+from .arrays import Elem, Elementwise, is_array
 from .errors import DeriveError
-from .matfuncs import DiagPart, LogDet, Norm, Norm1
+from .operations import of, operation_classes, scalar_classes
 
-#: scalar functions of an array: how NumPy computes each
-MATRIX_SCALARS = {
-    sympy.Trace: lambda np, a: np.trace(a),
-    sympy.Determinant: lambda np, a: np.linalg.det(a),
-    LogDet: lambda np, a: np.linalg.slogdet(a)[1],
-    Norm: lambda np, a: np.linalg.norm(a),
-    Norm1: lambda np, a: np.sum(np.abs(a)),
-}
-#: atoms of a scalar body whose value is computed from an array (by a closure, not by lambdify)
-ARRAY_ATOMS = (Elem, ReduceSum, *MATRIX_SCALARS)
+
+def array_atoms() -> tuple[type, ...]:
+    """Atoms of a scalar body whose value is computed from an array (by a closure, not by lambdify):
+    an element, and every declared operation with a scalar value (sum, trace, det, …)."""
+    return (Elem, *scalar_classes())
+
 #: distinct programs, plans and compiled bodies kept between evaluations
 CACHE_SIZE = 4096
 _UNSET = object()
@@ -140,21 +136,12 @@ class _Compiler:
         np, rows = self.np, [[self.node(block) for block in row] for row in expr.blocks.tolist()]
         return lambda run: np.block([[block(run) for block in row] for row in rows])
 
-    def _diag(self, expr) -> Closure:
-        np, vector = self.np, self.node(expr.vector)
-        return lambda run: np.diag(np.ravel(vector(run)))
-
-    def _diag_part(self, expr) -> Closure:
-        np, arg = self.np, self.node(expr.arg)
-        return lambda run: np.diag(arg(run)).reshape(-1, 1)
-
-    def _inverse(self, expr) -> Closure:
-        np, arg = self.np, self.node(expr.arg)
-        return lambda run: np.linalg.inv(arg(run))
-
-    def _matrix_scalar(self, expr) -> Closure:
-        np, function, arg = self.np, MATRIX_SCALARS[type(expr)], self.node(expr.args[0])
-        return lambda run: function(np, arg(run))
+    def _operation(self, expr) -> Closure:
+        """A declared operation (matcalc_sym.operations): its own NumPy value of its operands' values."""
+        np, declared = self.np, of(expr)
+        operands = [self.node(a) for a in declared.operands(expr)]
+        value = declared.value
+        return lambda run: value(np, [operand(run) for operand in operands], expr)
 
     def _explicit(self, expr) -> Closure:
         np, rows = self.np, [[self.node(e) for e in row] for row in expr.tolist()]
@@ -200,9 +187,6 @@ class _Compiler:
     def _atom(self, atom) -> Closure:
         if isinstance(atom, Elem):
             return self.node(atom.array)
-        if isinstance(atom, ReduceSum):
-            total, array = self.np.sum, self.node(atom.array)
-            return lambda run: total(array(run))
         return self.node(atom)
 
 
@@ -215,10 +199,7 @@ _BUILDERS = (
     (lambda kind: issubclass(kind, sympy.MatMul), _Compiler._matmul),
     (lambda kind: issubclass(kind, sympy.MatAdd), _Compiler._matadd),
     (lambda kind: issubclass(kind, sympy.BlockMatrix), _Compiler._block),
-    (lambda kind: issubclass(kind, Diag), _Compiler._diag),
-    (lambda kind: issubclass(kind, DiagPart), _Compiler._diag_part),
-    (lambda kind: issubclass(kind, sympy.Inverse), _Compiler._inverse),
-    (lambda kind: kind in MATRIX_SCALARS, _Compiler._matrix_scalar),
+    (lambda kind: issubclass(kind, operation_classes()), _Compiler._operation),
     (lambda kind: issubclass(kind, sympy.MatrixBase), _Compiler._explicit),
     (lambda kind: issubclass(kind, Elementwise), _Compiler._elementwise),
     (lambda kind: issubclass(kind, sympy.Piecewise), _Compiler._piecewise),
@@ -319,8 +300,9 @@ def _plan(expr) -> _Plan:
     or a name such as dJ/du. An input the rebuilt body no longer reads is no
     argument (it would be computed for nothing, and broadcast the others).
     """
-    outside = distinct_nodes(expr, stop=ARRAY_ATOMS)
-    atoms = [node for node in outside if isinstance(node, ARRAY_ATOMS)]
+    stop = array_atoms()
+    outside = distinct_nodes(expr, stop=stop)
+    atoms = [node for node in outside if isinstance(node, stop)]
     reachable = set(outside)
     scalars = sorted((s for s in expr.free_symbols if s in reachable and not isinstance(s, sympy.Dummy)), key=str)
     placeholders = _placeholders(len(atoms) + len(scalars))

@@ -42,6 +42,8 @@ class FunctionSpec:
     function: Any = None
     #: that function's definition as written in the file (for the independent reference evaluator)
     written_definition: str | None = None
+    #: keyword arguments the input language allows for it (axis=, keepdims=, …), with their defaults
+    keywords: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,9 +190,28 @@ def load_table(paths: tuple[Path, ...] = (), parsed: tuple[tuple[str, dict], ...
         rules.extend(_rule_from(entry, origin) for entry in data.get("rule", []))
         jacobians.extend(_jacobian_from(entry, origin) for entry in data.get("jacobian", []))
         vjps.extend(_jacobian_from(entry, origin) for entry in data.get("vjp", []))
+    for name, spec in _declared_functions().items():
+        functions.setdefault(name, spec)
+    for alias, name in _declared_aliases().items():
+        aliases.setdefault(alias, name)
     generic = [r for r in rules if r.generic]
     ordered = tuple([r for r in rules if not r.generic] + generic)
     return RuleTable(ordered, functions, aliases, tuple(jacobians), tuple(vjps))
+
+
+def _declared_functions() -> dict[str, FunctionSpec]:
+    """The array operations declared in matcalc_sym/operations/, as functions of the input language."""
+    from .operations import REGISTRY
+
+    return {op.name: FunctionSpec(op.name, op.arity, kind=op.kind, signatures=op.signatures,
+                                  keywords=tuple(op.keywords.items()))
+            for op in REGISTRY.values() if op.build is not None}
+
+
+def _declared_aliases() -> dict[str, str]:
+    from .operations import REGISTRY
+
+    return {alias: op.name for op in REGISTRY.values() if op.build is not None for alias in op.aliases}
 
 
 def _toml(origin: str, raw: bytes) -> dict:

@@ -6,26 +6,21 @@ from collections.abc import Callable, Sequence
 
 import sympy
 
-from .arrays import Diag, Elementwise, ReduceSum, element_of, is_array
+from .arrays import Diag, Elementwise, element_of, is_array
 from .broadcasting import broadcast_to
 from .errors import DeriveError
 from .functions import resolve
-from .matfuncs import DiagPart, LogDet, Norm, Norm1
+from .operations import operation
 from .ruletable import RuleTable
 
-ARRAY_OPS = frozenset({"matmul", "transpose", "sum", "mean", "trace", "det", "logdet", "inv", "norm", "norm1",
-                       "diag", "outer"})
+#: operators that are array operations whatever their operands (the declared operations are too)
+ARRAY_OPERATORS = frozenset({"matmul", "transpose"})
 
 
-MATRIX_FUNCTIONS = {
-    "trace": sympy.Trace,
-    "det": sympy.Determinant,
-    "logdet": LogDet,
-    "inv": sympy.Inverse,
-    "norm": Norm,
-    "norm1": Norm1,
-    "outer": lambda u, v: sympy.MatMul(u, sympy.Transpose(v)),
-}
+def _is_array_operation(op: str) -> bool:
+    declared = operation(op)
+    return op in ARRAY_OPERATORS or (declared is not None and declared.build is not None)
+
 
 COMPARISONS: dict[str, Callable] = {
     "gt": sympy.StrictGreaterThan,
@@ -75,7 +70,7 @@ OPERATOR_BUILDERS: dict[str, Callable] = {
 
 
 def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bool = True,
-          shape: tuple = (), arg_shapes: Sequence[tuple] | None = None) -> sympy.Expr:
+          shape: tuple = (), arg_shapes: Sequence[tuple] | None = None, params: tuple = ()) -> sympy.Expr:
     """The SymPy expression of `op` applied to `args`; `shape` is the result's (NumPy) shape.
 
     `arg_shapes` are the operands' NumPy shapes, which array operands need:
@@ -83,12 +78,13 @@ def build(op: str, args: Sequence[sympy.Expr], table: RuleTable, *, evaluate: bo
     `evaluate=False` keeps the shape the user wrote (x·x stays x·x), which is
     what an `introduce` step must show.
     """
-    if shape or op in ARRAY_OPS or any(is_array(a) for a in args):
+    if shape or _is_array_operation(op) or any(is_array(a) for a in args):
         if arg_shapes is None:
             if any(is_array(a) for a in args):
                 raise DeriveError(f"internal: '{op}' of arrays needs the operands' NumPy shapes")
             arg_shapes = [()] * len(args)
-        return build_array(op, args, table, shape, tuple(tuple(s) for s in arg_shapes), evaluate=evaluate)
+        return build_array(op, args, table, shape, tuple(tuple(s) for s in arg_shapes), evaluate=evaluate,
+                           params=params)
     if op in OPERATOR_BUILDERS:
         return OPERATOR_BUILDERS[op](*args, evaluate=evaluate)
     if op in COMPARISONS:
@@ -112,14 +108,12 @@ def matrix_shape(shape: tuple) -> tuple:
 
 
 def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: tuple, arg_shapes: tuple,
-                *, evaluate: bool = True) -> sympy.Basic:
-    """Array operations: element-wise ones as `Elementwise`, the rest as matrix algebra."""
-    if op in ("sum", "mean"):
-        (arg,) = args
-        if not is_array(arg):
-            return arg
-        total = ReduceSum(arg)
-        return total if op == "sum" else total / (arg.shape[0] * arg.shape[1])
+                *, evaluate: bool = True, params: tuple = ()) -> sympy.Basic:
+    """Array operations: a declared operation builds itself (`matcalc_sym.operations`), element-wise
+    ones become `Elementwise`, and the operators `@` and `.T` matrix algebra."""
+    declared = operation(op)
+    if declared is not None and declared.build is not None:
+        return declared.build(list(args), arg_shapes, shape, dict(params))
     if op == "transpose":
         (arg,) = args
         if len(shape) < 2:
@@ -132,10 +126,6 @@ def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: t
         return sympy.MatMul(left, right)
     if op == "vector":
         return sympy.ImmutableMatrix(len(args), 1, list(args))
-    if op == "diag":  # np.diag: a 1-D array becomes a diagonal matrix, a matrix gives its diagonal
-        return Diag(args[0]) if len(arg_shapes[0]) == 1 else DiagPart(args[0])
-    if op in MATRIX_FUNCTIONS:
-        return MATRIX_FUNCTIONS[op](*args)
     rows, cols = matrix_shape(shape)
     args = [broadcast_to(a, s, shape) if is_array(a) else a for a, s in zip(args, arg_shapes)]
     elements = [element_of(a) if is_array(a) else a for a in args]

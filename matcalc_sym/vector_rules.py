@@ -1,24 +1,23 @@
 """Local Jacobians of array operations: the `differentiate` stage for vectors.
 
 Which operation gets which Jacobian is data (`[[jacobian]]` in
-rules/vector.toml); the forms themselves are the small builders in `FORMS`.
+rules/vector.toml); the forms themselves are declared with each operation in
+`matcalc_sym.operations`, and `find_rule` is the matcher reverse mode uses too.
 Element-wise operations reuse the scalar table: the partial ∂f/∂u from
 rules/scalar.toml applied element by element, on the diagonal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
-from sympy import Identity, OneMatrix
 
-from .arrays import Diag, Elementwise, element_of, is_array, ones_row
+from .arrays import element_of, is_array
 from .errors import DeriveError
 from .expr import Node
 from .local import local_derivatives
-from .matfuncs import Norm
+from .operations import find_rule, form
 from .ruletable import SLOTS, JacobianRule, RuleTable
 
 
@@ -36,60 +35,6 @@ class LocalJacobian:
 
 def kind(shape: tuple) -> str:
     return {0: "scalar", 1: "vector", 2: "matrix"}[len(shape)]
-
-
-def _diagonal(context) -> sympy.Basic:
-    rows, cols = context.result_shape
-    return Diag(Elementwise(context.scalar_partial, rows, cols))
-
-
-def _column(context) -> sympy.Basic:
-    rows, cols = context.result_shape
-    return Elementwise(context.scalar_partial, rows, cols)
-
-
-def _ones_row(context) -> sympy.Basic:
-    return ones_row(context.operand(0).shape[0])
-
-
-def _mean_row(context) -> sympy.Basic:
-    operand = context.operand(0)
-    return sympy.MatMul(1 / (operand.shape[0] * operand.shape[1]), ones_row(operand.shape[0]))
-
-
-def _left_operand(context) -> sympy.Basic:
-    return context.operand(0)
-
-
-def _right_operand_transposed(context) -> sympy.Basic:
-    return sympy.Transpose(context.operand(1))
-
-
-def _identity(context) -> sympy.Basic:
-    return Identity(context.operand(0).shape[0])
-
-
-def _normalized_row(context) -> sympy.Basic:
-    x = context.operand(0)
-    return sympy.MatMul(1 / Norm(x), sympy.Transpose(x))
-
-
-def _sign_row(context) -> sympy.Basic:
-    x = context.operand(0)
-    return sympy.Transpose(Elementwise(sympy.sign(element_of(x)), *x.shape))
-
-
-FORMS: dict[str, Callable] = {
-    "normalized-row": _normalized_row,
-    "sign-row": _sign_row,
-    "diagonal": _diagonal,
-    "column": _column,
-    "ones-row": _ones_row,
-    "mean-row": _mean_row,
-    "left-operand": _left_operand,
-    "right-operand-transposed": _right_operand_transposed,
-    "identity": _identity,
-}
 
 
 @dataclass
@@ -132,7 +77,7 @@ def _jacobian(node: Node, parameter: Node, depends: set[Node], symbol_of: dict, 
         rule = _find(table, match, node, parameter)
     else:
         rule = _find(table, node.op, node, parameter)
-    built = FORMS[rule.form](context)
+    built = form(rule, "forward")(context)
     scalar_rule = ""
     if context.scalar_partial is not None:
         scalar_rule = f" ({scalar.rule.id} rule element by element)"
@@ -141,18 +86,12 @@ def _jacobian(node: Node, parameter: Node, depends: set[Node], symbol_of: dict, 
 
 def _find(table: RuleTable, match: str, node: Node, parameter: Node) -> JacobianRule:
     operand_kinds = tuple(kind(a.shape) for a in node.args)
-    slot = SLOTS[node.args.index(parameter)]
-    for rule in table.jacobians:
-        if rule.match != match:
-            continue
-        if rule.operands is not None and tuple(rule.operands) != operand_kinds:
-            continue
-        if rule.slot is not None and rule.slot != slot:
-            continue
-        return rule
-    shapes = ", ".join(str(a.shape) for a in node.args)
-    raise DeriveError(f"no Jacobian rule for '{node.op}' on operands of shapes {shapes} by its argument "
-                      f"{slot} (a generalized Jacobian: reverse mode is not implemented yet)")
+    rule = find_rule(table.jacobians, match, operand_kinds, SLOTS[node.args.index(parameter)])
+    if rule is None:
+        shapes = ", ".join(str(a.shape) for a in node.args)
+        raise DeriveError(f"no Jacobian rule for '{node.op}' on operands of shapes {shapes} by its argument "
+                          f"{SLOTS[node.args.index(parameter)]} (a generalized Jacobian: use mode='reverse')")
+    return rule
 
 
 def _element_bindings(node: Node, symbol_of: dict) -> dict[Node, sympy.Basic]:
@@ -166,4 +105,4 @@ def _elementwise_partial(node, parameter, depends, symbol_of, table):
     return local
 
 
-__all__ = ["FORMS", "LocalJacobian", "OneMatrix", "local_jacobians"]
+__all__ = ["LocalJacobian", "local_jacobians"]

@@ -173,10 +173,10 @@ def test_reading_a_square_power_minus_one_as_the_inverse_fails_the_check(monkeyp
 def test_a_swapped_matrix_product_fails_the_check(monkeypatch):
     build_array = symbolic.build_array
 
-    def swapped(op, args, table, shape, arg_shapes, *, evaluate=True):
+    def swapped(op, args, table, shape, arg_shapes, *, evaluate=True, params=()):
         if op == "matmul" and len(arg_shapes[0]) == 2 and len(arg_shapes[1]) == 2:
             return sympy.MatMul(sympy.Transpose(args[0]), args[1])  # Aᵀ B instead of A B
-        return build_array(op, args, table, shape, arg_shapes, evaluate=evaluate)
+        return build_array(op, args, table, shape, arg_shapes, evaluate=evaluate, params=params)
 
     monkeypatch.setattr(symbolic, "build_array", swapped)
     report = derive("sum(tanh(A@B))", "B", shapes={"A": "n,n", "B": "n,n"}, check=True).check

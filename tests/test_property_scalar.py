@@ -60,7 +60,10 @@ def text_slope(text, point, h=1e-8):
 
     def difference(step):
         up, down = dict(point, x=point["x"] + step), dict(point, x=point["x"] - step)
-        return float((reference(up, precise=True) - reference(down, precise=True)) / (2 * step))
+        high, low = reference(up, precise=True), reference(down, precise=True)
+        if abs(high) * 1e-28 / step > 1e-8:  # 30 digits cannot resolve a change of x next to a huge value
+            raise Undefined
+        return float((high - low) / (2 * step))
 
     try:
         narrow, wide = difference(h), difference(100 * h)

@@ -44,6 +44,7 @@ from sympy.printing.str import StrPrinter
 from ..adjoint import AdjointMatrix, AdjointScalar
 from ..arrays import is_array
 from ..errors import DeriveError, InternalError
+from ..operations import of
 from ..reference_code import HELPERS
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -144,7 +145,11 @@ class _Printer(NumPyPrinter):
         """Printed bottom-up; a subexpression that nests too deep becomes a temporary `_tN`."""
         self._heights.append(0)
         try:
-            text = super()._print(expr, **kwargs)
+            declared = of(expr)
+            if declared is not None and declared.code is not None:  # matcalc_sym.operations writes it
+                text = declared.code([self._print(a) for a in declared.operands(expr)], expr, self._np)
+            else:
+                text = super()._print(expr, **kwargs)
         finally:
             height = self._heights.pop() + 1
         if height > _HOIST_HEIGHT and not kwargs and isinstance(expr, (sympy.Expr, Boolean)) and expr.args:
@@ -176,15 +181,6 @@ class _Printer(NumPyPrinter):
         rows, cols = (self._print(d) for d in expr.shape)
         return f"{self._np('broadcast_to')}({self._print(expr.body)}, ({rows}, {cols}))"
 
-    def _print_Diag(self, expr):
-        return f"{self._np('diagflat')}({self._print(expr.vector)})"
-
-    def _print_DiagPart(self, expr):
-        return f"{self._np('diag')}({self._print(expr.arg)}).reshape(-1, 1)"
-
-    def _print_ReduceSum(self, expr):
-        return f"{self._np('sum')}({self._print(expr.array)})"
-
     def _print_OneMatrix(self, expr):
         rows, cols = (self._print(d) for d in expr.shape)
         return f"{self._np('ones')}(({rows}, {cols}))"
@@ -198,24 +194,6 @@ class _Printer(NumPyPrinter):
 
     def _print_Transpose(self, expr):
         return f"({self._print(expr.arg)}).T"
-
-    def _print_Inverse(self, expr):
-        return f"{self._np('linalg.inv')}({self._print(expr.arg)})"
-
-    def _print_Determinant(self, expr):
-        return f"{self._np('linalg.det')}({self._print(expr.arg)})"
-
-    def _print_Trace(self, expr):
-        return f"{self._np('trace')}({self._print(expr.arg)})"
-
-    def _print_LogDet(self, expr):
-        return f"{self._np('linalg.slogdet')}({self._print(expr.arg)})[1]"
-
-    def _print_Norm(self, expr):
-        return f"{self._np('linalg.norm')}({self._print(expr.arg)})"
-
-    def _print_Norm1(self, expr):
-        return f"{self._np('sum')}({self._np('abs')}({self._print(expr.arg)}))"
 
     def _print_MatMul(self, expr):
         scalars = [a for a in expr.args if not is_array(a)]
