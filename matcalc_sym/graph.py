@@ -129,7 +129,8 @@ def is_large(order: list[Node]) -> bool:
 def _definition(node: Node, args: list[sympy.Basic], table: RuleTable, evaluate: bool = False) -> sympy.Basic:
     if node.op == "identity":
         return args[0]
-    return build(node.op, args, table, evaluate=evaluate, shape=node.shape, arg_shapes=[a.shape for a in node.args])
+    return build(node.op, args, table, evaluate=evaluate, shape=node.shape, arg_shapes=[a.shape for a in node.args],
+                 params=node.value or ())
 
 
 def make_symbol(name: str, shape: tuple) -> sympy.Basic:

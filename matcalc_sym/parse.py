@@ -302,15 +302,40 @@ class _Translator:
     def _allow_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name):
             raise self.error("only named functions can be called, like sin(x)", node)
-        if node.keywords:
-            raise self.error("keyword arguments are not allowed", node.keywords[0].value)
         name = node.func.id
         spec = self.table.function(name)
         if spec is None:
             raise self.error(f"unknown function '{name}'{self._suggest(name, self._function_names())}", node)
+        allowed = dict(spec.keywords)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.error("'**' arguments are not part of the input language", keyword.value)
+            if keyword.arg not in allowed:
+                takes = f" (it takes {', '.join(f'{k}=' for k in allowed)})" if allowed else ""
+                raise self.error(f"{name}() takes no keyword argument '{keyword.arg}'{takes}", keyword.value)
+            self._literal(keyword.value, f"{name}(): {keyword.arg}=")
         if len(node.args) not in spec.arity:
             counts = " or ".join(str(a) for a in spec.arity)
             raise self.error(f"{name}() takes {counts} argument(s), got {len(node.args)}", node)
+
+    def _literal(self, node: ast.AST, what: str):
+        """A keyword argument's value: a whole number (axis=-1), True, False or None, never evaluated."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                and type(node.operand.value) is int:
+            value = -node.operand.value
+        elif isinstance(node, ast.Constant) and (node.value is None or type(node.value) in (int, bool)):
+            value = node.value
+        else:
+            raise self.error(f"{what} takes a whole number, True, False or None", node)
+        if type(value) is int and abs(value) > 32:
+            raise self.error(f"{what}{value} is out of range", node)
+        return value
+
+    def _params(self, node: ast.Call, spec) -> tuple:
+        """Every keyword of the function with its value, the defaults filled in (so sum(x) and
+        sum(x, axis=None) are one node)."""
+        given = {k.arg: self._literal(k.value, f"{spec.name}(): {k.arg}=") for k in node.keywords}
+        return tuple((key, given.get(key, default)) for key, default in spec.keywords)
 
     def _node(self, node: ast.AST, args: list[Node]) -> Node:
         column = self.column(node)
@@ -341,7 +366,7 @@ class _Translator:
             return self._matmul(args, column, "dot(): ")
         if spec.definition is not None:
             return self._expand_definition(spec.definition, args, column, name)
-        return self.apply(spec.name, args, column)
+        return self.apply(spec.name, args, column, self._params(node, spec))
 
     def _matmul(self, args: list[Node], column: int | None, prefix: str = "") -> Node:
         """`@` as NumPy reads it; 1-D @ 1-D is the dot product, which the paper writes as sum(u*v)."""
@@ -439,12 +464,12 @@ class _Translator:
 
     # -- building nodes -----------------------------------------------------
 
-    def apply(self, op: str, args: list[Node], column: int | None) -> Node:
+    def apply(self, op: str, args: list[Node], column: int | None, params: tuple = ()) -> Node:
         for index, arg in enumerate(args):
             if arg.op in COMPARISONS and not (op == "where" and index == 0):
                 raise ParseError("a comparison is only allowed as the condition of where(...)", column, self.text)
         try:
-            shape = shapes.result_shape(op, [a.shape for a in args], self.table)
+            shape = shapes.result_shape(op, [a.shape for a in args], self.table, params)
         except ShapeError as exc:
             raise ShapeError(exc.message, column, self.text) from None
         if op == "pow" and len(args[0].shape) == 2 and args[1].is_const and args[1].value == -1 \
@@ -463,8 +488,8 @@ class _Translator:
             self._check_real_comparison(args, column)
         # a comparison of constants stays a node: folded, it would be a SymPy boolean, not a number
         if all(a.is_const for a in args) and op != "vector" and op not in COMPARISONS:
-            return self._fold(op, args, column)
-        node = self.builder.make(op, tuple(args), shape=shape, column=column)
+            return self._fold(op, args, column, params)
+        node = self.builder.make(op, tuple(args), value=params or None, shape=shape, column=column)
         self._digits[node] = digits
         if len(self.builder) > limits.MAX_NODES:
             raise ParseError(f"the expression has more than {limits.MAX_NODES} operations", column, self.text)
@@ -521,23 +546,23 @@ class _Translator:
         if approx is None or not abs(approx) <= limits.MAX_EXPONENT:
             raise ParseError(f"exponent {limits.abbreviate(exponent)} is too large (limit {limits.MAX_EXPONENT})", column, self.text)
 
-    def _fold(self, op: str, args: list[Node], column: int | None) -> Node:
+    def _fold(self, op: str, args: list[Node], column: int | None, params: tuple = ()) -> Node:
         """Fold a constant subexpression, after checking its size numerically.
 
         The check evaluates the *unevaluated* expression with mpmath, which is
         fast even where SymPy's automatic simplification would hang.
         """
         values = [a.value for a in args]
-        shape = shapes.result_shape(op, [a.shape for a in args], self.table)
+        shape = shapes.result_shape(op, [a.shape for a in args], self.table, params)
         arg_shapes = [a.shape for a in args]
         if any(isinstance(v, sympy.MatrixExpr) for v in values):  # eye(n), ones(n): nothing SymPy could choke on
-            return self.builder.make("const", value=build(op, values, self.table, shape=shape, arg_shapes=arg_shapes),
-                                     shape=shape, column=column)
+            value = build(op, values, self.table, shape=shape, arg_shapes=arg_shapes, params=params)
+            return self.builder.make("const", value=value, shape=shape, column=column)
         lazy = build(op, values, self.table, evaluate=False)
         if lazy.free_symbols:
             self._check_dimension_constant(lazy, column)
-            return self.builder.make("const", value=build(op, values, self.table, shape=shape, arg_shapes=arg_shapes),
-                                     shape=shape, column=column)
+            value = build(op, values, self.table, shape=shape, arg_shapes=arg_shapes, params=params)
+            return self.builder.make("const", value=value, shape=shape, column=column)
         approx = limits.approximate(lazy)
         if approx is None:
             raise ParseError("a constant part of the expression is undefined (division by zero?)", column, self.text)

@@ -101,8 +101,8 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "sigmoid": each(lambda x: 1 / (1 + ctx.exp(-x))),
         "relu": each(lambda x: _precise_max(0, x)), "max": each(_precise_max), "min": each(_precise_min),
         "where": each(lambda c, a, b: a if c else b),
-        "sum": lambda a: sum(np.ravel(a).tolist(), ctx.mpf(0)) if isinstance(a, np.ndarray) else a,
-        "mean": lambda a: (sum(np.ravel(a).tolist(), ctx.mpf(0)) / np.size(a)) if isinstance(a, np.ndarray) else a,
+        "sum": lambda a, **k: np.sum(a, **k) if isinstance(a, np.ndarray) else a,
+        "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
         "dot": lambda a, b: np.dot(a, b),
     })
     return table
@@ -350,8 +350,8 @@ class _Evaluator:
                 return self._compare(_COMPARE[type(node.ops[0])], *args)
             if isinstance(node, ast.List):
                 return np.array(args, dtype=object if self.precise else float)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-                return self._call(node.func.id, args)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                return self._call(node.func.id, args, keyword_arguments(node))
         except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
             if isinstance(exc, ValueError) and any(w in str(exc) for w in ("shape", "broadcast", "dimension")):
                 raise ReferenceError(f"NumPy refuses the shapes: {exc}") from None
@@ -410,15 +410,15 @@ class _Evaluator:
             return np.vectorize(test, otypes=[bool])(a, b) if np.ndim(a) or np.ndim(b) else test(a, b)
         return getattr(np, op)(a, b)
 
-    def _call(self, name: str, args: list):
+    def _call(self, name: str, args: list, keywords: dict):
         name = self.reference.aliases.get(name, name)
-        if name in self.reference.functions:
+        if name in self.reference.functions and not keywords:
             return self._defined(self.reference.functions[name], args)
         function = self.functions.get(name)
         if function is None:
             raise ReferenceError(f"no reference value for {name}()"
                                  + (" with 30 digits" if self.precise and name in _numpy_functions(self.np) else ""))
-        return function(*args)
+        return function(*args, **keywords)
 
     def _defined(self, definition: str, args: list):
         """A rules file's function: its definition, with the slots u, v, w bound to the arguments."""
@@ -428,6 +428,20 @@ class _Evaluator:
             return self.expression(expression)
         finally:
             self.slots.pop()
+
+
+def keyword_arguments(call: ast.Call) -> dict:
+    """A call's keyword arguments, read as literals (a whole number, True, False, None), never run."""
+    found = {}
+    for keyword in call.keywords:
+        node, sign = keyword.value, 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            node, sign = node.operand, -1
+        if keyword.arg is None or not isinstance(node, ast.Constant) \
+                or not (node.value is None or type(node.value) in (int, bool)) or (sign < 0 and type(node.value) is not int):
+            raise ReferenceError("keyword arguments are literal whole numbers, True, False or None")
+        found[keyword.arg] = sign * node.value if sign < 0 else node.value
+    return found
 
 
 def bottom_up(root: ast.AST, visit: Callable[[ast.AST, list], Any]) -> Any:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 
-from .reference import SPELLINGS, ReferenceError, bottom_up, statements
+from .reference import SPELLINGS, ReferenceError, bottom_up, keyword_arguments, statements
 
 #: how NumPy computes each function of the input language ({0}, {1}, … are the arguments)
 TEMPLATES: dict[str, str] = {
@@ -37,7 +37,7 @@ TEMPLATES: dict[str, str] = {
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
-    "sum": "_np.sum({0})", "mean": "_np.mean({0})", "dot": "_np.dot({0}, {1})",
+    "sum": "_np.sum({0}{kw})", "mean": "_np.mean({0}{kw})", "dot": "_np.dot({0}, {1})",
     "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
     "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
@@ -137,8 +137,8 @@ class _Printer:
             return f"{_COMPARE[type(node.ops[0])]}({args[0]}, {args[1]})"
         if isinstance(node, ast.List):
             return f"_np.array([{', '.join(args)}], dtype=float)"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-            return self._call(node.func.id, args)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self._call(node.func.id, args, keyword_arguments(node))
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
 
     def _name(self, name: str) -> str:
@@ -151,8 +151,13 @@ class _Printer:
             return "_np.e"
         return self.name_of(name)
 
-    def _call(self, name: str, args: list[str]) -> str:
+    def _call(self, name: str, args: list[str], keywords: dict) -> str:
         name = self.aliases.get(name, name)
+        if keywords:
+            template = TEMPLATES.get(name, "")
+            if "{kw}" not in template:
+                raise ReferenceError(f"no NumPy code for {name}() with keyword arguments")
+            return template.format(*args, kw="".join(f", {k}={v!r}" for k, v in sorted(keywords.items())))
         if name in self.functions:
             ((_, definition),) = statements(self.functions[name])
             arguments = []
@@ -170,4 +175,4 @@ class _Printer:
         template = TEMPLATES.get(name)
         if template is None:
             raise ReferenceError(f"no NumPy code for {name}()")
-        return template.format(*args)
+        return template.format(*args, kw="")

@@ -116,8 +116,14 @@ def describe_signatures(signatures) -> str:
     return " or ".join(words.get(sig.partition("->")[0], sig.partition("->")[0]) for sig in signatures)
 
 
-def result_shape(op: str, arg_shapes: list[Shape], table) -> Shape:
-    """The result shape of `op` on operands of these shapes (NumPy semantics)."""
+def result_shape(op: str, arg_shapes: list[Shape], table, params: tuple = ()) -> Shape:
+    """The result shape of `op` on operands of these shapes (NumPy semantics); `params` are its
+    keyword arguments, (name, value) pairs such as (("axis", 1), ("keepdims", False))."""
+    from .operations import operation
+
+    declared = operation(op)
+    if declared is not None and declared.shape is not None:
+        return declared.shape(list(arg_shapes), dict(params))
     symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}.get(op, op)
     if op == "matmul":
         return matmul(*arg_shapes)

@@ -83,7 +83,7 @@ def test_output_file(tmp_path):
         ("[i for i in x]", "comprehensions"),
         ("x[0]", "indexing"),
         ("'abc'", "strings"),
-        ("sin(x=1)", "keyword"),
+        ("sin(x=1)", "no keyword argument"),
         ("", "empty input"),
         ("x + y", "several variables"),
         ("open('f')", "unknown function"),

@@ -1,0 +1,90 @@
+"""sum and mean with NumPy's axis= and keepdims=, and keyword arguments from a whitelist."""
+
+import numpy as np
+import pytest
+
+from matcalc_sym import ParseError, ShapeError, derive
+from tests.helpers import assert_gradient_matches, assert_jacobian_matches, reference_output
+
+SHAPES = {"X": "m,n", "S": "n,n", "x": "n", "v": "n", "c": "n,1", "u": "m"}
+RNG = np.random.default_rng(3)
+VALUES = {"X": RNG.normal(size=(2, 3)), "S": RNG.normal(size=(3, 3)), "x": RNG.normal(size=3),
+          "v": RNG.normal(size=3), "c": RNG.normal(size=(3, 1)), "u": RNG.normal(size=2)}
+
+
+@pytest.mark.parametrize(("text", "numpy"), [
+    ("sum(X, axis=1)", lambda X, **_: np.sum(X, axis=1)),
+    ("sum(X, axis=0)", lambda X, **_: np.sum(X, axis=0)),
+    ("sum(X, axis=-1, keepdims=True)", lambda X, **_: np.sum(X, axis=-1, keepdims=True)),
+    ("sum(X, axis=0, keepdims=True)", lambda X, **_: np.sum(X, axis=0, keepdims=True)),
+    ("mean(X, axis=1)", lambda X, **_: np.mean(X, axis=1)),
+    ("mean(X, keepdims=True)", lambda X, **_: np.mean(X, keepdims=True)),
+    ("sum(x, axis=0)", lambda x, **_: np.sum(x, axis=0)),
+    ("mean(S*x, axis=1)", lambda S, x, **_: np.mean(S * x, axis=1)),
+])
+def test_the_reference_and_the_translation_agree_with_numpy(text, numpy):
+    d = derive(text, "X" if "X" in text else "S" if "S" in text else "x", shapes=SHAPES)
+    values = {k: v for k, v in VALUES.items() if k in text}
+    want = numpy(**{k.replace("X", "X"): v for k, v in values.items()})
+    np.testing.assert_allclose(reference_output(d, values), want, rtol=1e-12)
+    from matcalc_sym.numeric import evaluate_expression
+
+    got = np.asarray(evaluate_expression(d.expression, values, d.symbols), dtype=float)
+    np.testing.assert_allclose(np.ravel(got), np.ravel(want), rtol=1e-12)
+    assert np.shape(reference_output(d, values)) == np.shape(want)
+
+
+@pytest.mark.parametrize(("text", "wrt"), [
+    ("sum(tanh(X), axis=1)", "X"),
+    ("sum(sum(X**2, axis=0)*v)", "X"),
+    ("sum(sum(X**2, axis=0)*v)", "v"),
+    ("sum(mean(S*x, axis=1, keepdims=True)*c)", "x"),
+    ("sum(mean(S*x, axis=0)**2)", "S"),
+    ("sum(exp(X - mean(X, axis=-1, keepdims=True)))", "X"),
+    ("sum(log(sum(exp(X), axis=1)) * u)", "X"),
+    ("mean(x, axis=0)**2", "x"),
+    ("sum(x, axis=0, keepdims=True)", "x"),
+])
+@pytest.mark.parametrize("mode", ["auto", "reverse"])
+def test_gradients_through_axis_reductions_match_numpy(text, wrt, mode):
+    d = derive(text, wrt, shapes=SHAPES, mode=mode, check=True)
+    assert d.check.passed, d.check.failure
+    values = dict(VALUES)
+    if any(k.startswith("dJ/d") for k in d.symbols):
+        (upstream,) = [k for k in d.symbols if k.startswith("dJ/d")]
+        values[upstream] = RNG.normal(size=np.shape(reference_output(d, values)))
+    if d.rule == "backprop":
+        assert_gradient_matches(d, values, wrt)
+    else:
+        assert_jacobian_matches(d, values)
+
+
+def test_a_sum_along_an_axis_is_a_product_with_ones():
+    d = derive("sum(X, axis=1)", "X", shapes=SHAPES)
+    (introduce,) = [s for s in d.steps if s.kind == "introduce"]
+    assert str(introduce.rhs) == "X*1"
+    assert str(derive("sum(X, axis=0)", "X", shapes=SHAPES).steps[0].rhs) == "X.T*1"
+
+
+@pytest.mark.parametrize(("text", "error", "message"), [
+    ("sum(X, axis=2)", ShapeError, r"sum\(\): axis 2 is out of range for an array of shape \(m, n\)"),
+    ("mean(x, axis=-2)", ShapeError, r"mean\(\): axis -2 is out of range"),
+    ("sum(X, axis=1.5)", ParseError, r"sum\(\): axis= takes a whole number, True, False or None"),
+    ("sum(X, keepdims=x)", ParseError, r"keepdims= takes a whole number"),
+    ("tanh(X, axis=1)", ParseError, r"tanh\(\) takes no keyword argument 'axis'"),
+    ("sum(X, ddof=1)", ParseError, r"sum\(\) takes no keyword argument 'ddof' \(it takes axis=, keepdims=\)"),
+    ("sum(X, axis=100)", ParseError, r"axis=100 is out of range"),
+])
+def test_bad_keyword_arguments_are_clear_errors(text, error, message):
+    with pytest.raises(error, match=message):
+        derive(text, "X" if "X" in text else "x", shapes=SHAPES)
+
+
+def test_every_output_format_renders_an_axis_reduction():
+    d = derive("sum(tanh(X), axis=1)", "X", shapes=SHAPES)
+    assert "y = u₁⋅𝟙" in d.to_text()  # the introduce step shows the sum of each row as u₁𝟙
+    assert r"\mathbb{1}" in d.to_latex() and "$$" in d.to_markdown()
+    assert d.to_dict()["result"]["text"] == "(1 - tanh(X)**2) ⊙ ((dJ/dy)*1.T)"
+    namespace: dict = {}
+    exec(compile(d.to_numpy(), "exported.py", "exec"), namespace)  # the test runs the code the tool generated
+    assert namespace["check_gradient"]() < 1e-5
