@@ -50,7 +50,12 @@ def _numpy_functions(np) -> dict[str, Callable]:
         sign, magnitude = np.linalg.slogdet(a)
         return magnitude if sign > 0 else math.nan  # log det is real only for a positive determinant
 
+    def softmax(x, axis=None):
+        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
     return {
+        "softmax": softmax,
         "sin": np.sin, "cos": np.cos, "tan": np.tan,
         "cot": lambda x: 1 / np.tan(x), "sec": lambda x: 1 / np.cos(x), "csc": lambda x: 1 / np.sin(x),
         "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
@@ -104,8 +109,14 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "sum": lambda a, **k: np.sum(a, **k) if isinstance(a, np.ndarray) else a,
         "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
         "dot": lambda a, b: np.dot(a, b),
+        "softmax": lambda x, axis=None: _precise_softmax(np, ctx, x, axis),
     })
     return table
+
+
+def _precise_softmax(np, ctx, x, axis):
+    exps = np.vectorize(ctx.exp, otypes=[object])(x)
+    return exps / np.sum(exps, axis=axis, keepdims=True)
 
 
 def _precise_max(a, b):

@@ -37,6 +37,7 @@ TEMPLATES: dict[str, str] = {
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
+    "softmax": "_softmax({0}{kw})",
     "sum": "_np.sum({0}{kw})", "mean": "_np.mean({0}{kw})", "dot": "_np.dot({0}, {1})",
     "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
@@ -58,6 +59,11 @@ HELPERS = '''def _each(function, x):
 
 def _loggamma(t):
     return _math.lgamma(t) if t > 0 else _math.nan
+
+
+def _softmax(x, axis=None):
+    shifted = _np.exp(x - _np.max(x, axis=axis, keepdims=True))
+    return shifted / _np.sum(shifted, axis=axis, keepdims=True)
 
 
 def _logdet(a):

@@ -17,6 +17,7 @@ final answer:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import sympy
@@ -36,6 +37,7 @@ ENTRYWISE_LIMIT = 12
 def verify_steps(derivation, rng) -> tuple[int, str | None]:
     """How many `differentiate` steps were verified, and the first that is wrong."""
     definitions = {str(s.lhs): s.rhs for s in derivation.steps if s.kind == "introduce"}
+    own_symbols = {str(s.lhs): s.lhs for s in derivation.steps if s.kind == "introduce"}
     verified = 0
     for number, step in enumerate(derivation.steps, start=1):
         if step.kind != "differentiate" or not isinstance(step.lhs, Partial):
@@ -44,6 +46,9 @@ def verify_steps(derivation, rng) -> tuple[int, str | None]:
         definition = definitions.get(node)
         if definition is None:
             continue
+        if own_symbols[node] in step.rhs.free_symbols:
+            # a rule written with the result itself (softmax: diag(s) − s sᵀ): s is its definition here
+            step = dataclasses.replace(step, rhs=step.rhs.xreplace({own_symbols[node]: definition}))
         if derivation.rule == "backprop":
             outcome = _backprop_step(step, number, definitions, rng)
         elif _scalar(definition) and _scalar(step.rhs):

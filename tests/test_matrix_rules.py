@@ -41,6 +41,7 @@ EXAMPLES = {
     "diag-of-matrix": ("sum(diag(B) * x)", "B"),
     "outer-left": ("sum(sin(outer(u, v)))", "u"),
     "outer-right": ("sum(sin(outer(u, v)))", "v"),
+    "softmax": ("sum(softmax(C, axis=1) * tanh(C))", "C"),
 }
 
 

@@ -1,6 +1,6 @@
 """Array operations, each declared once (see `registry`); importing this package declares them all."""
 
-from . import linalg, reductions, structure  # noqa: F401 - each module registers its operations
+from . import linalg, reductions, softmax, structure  # noqa: F401 - each module registers its operations
 from .registry import (
     REGISTRY,
     Operation,

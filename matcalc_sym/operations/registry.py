@@ -26,7 +26,10 @@ Form = Callable[[Any], Any]
 
 
 def _args(expr) -> tuple:
-    return tuple(expr.args)
+    """An application's operands: a call's own, else the expression's arguments (Trace(A): A)."""
+    from .calls import ArrayCall, ScalarCall
+
+    return expr.operands if isinstance(expr, (ArrayCall, ScalarCall)) else tuple(expr.args)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,12 @@ def operation(name: str) -> Operation | None:
 
 
 def of(expr) -> Operation | None:
-    """The declaration of the operation `expr` is an application of, if any (by its class)."""
+    """The declaration of the operation `expr` is an application of, if any (by its class, or a
+    call's name)."""
+    from .calls import ArrayCall, ScalarCall
+
+    if isinstance(expr, (ArrayCall, ScalarCall)):
+        return REGISTRY.get(expr.name)
     for klass in type(expr).__mro__:
         op = _BY_CLASS.get(klass)
         if op is not None:
@@ -97,14 +105,18 @@ def of(expr) -> Operation | None:
 
 def operation_classes() -> tuple[type, ...]:
     """Every class an operation builds (the evaluators' one generic case)."""
-    return tuple(_BY_CLASS)
+    from .calls import ArrayCall, ScalarCall
+
+    return (*_BY_CLASS, ArrayCall, ScalarCall)
 
 
 def scalar_classes() -> tuple[type, ...]:
     """Operation classes whose values are scalars (sum, trace, det, …): atoms of element-wise bodies."""
     import sympy
 
-    return tuple(klass for klass in _BY_CLASS if not issubclass(klass, sympy.MatrixExpr))
+    from .calls import ScalarCall
+
+    return (*(klass for klass in _BY_CLASS if not issubclass(klass, sympy.MatrixExpr)), ScalarCall)
 
 
 def find_rule(rules, match: str, operand_kinds: tuple[str, ...], slot: str):
