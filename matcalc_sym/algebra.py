@@ -111,7 +111,19 @@ def _row_column(a, b):
     return None
 
 
-PRODUCT_IDENTITIES: tuple[Callable, ...] = (_zero, _identity, _diag_diag, _row_diag, _diag_column, _row_column)
+def _row_sum(a, b):
+    """aᵀ·(B + C) = aᵀB + aᵀC, each product reduced (𝟙ᵀ(diag(u) + diag(x)Aᵀ) = uᵀ + xᵀAᵀ)."""
+    if is_row(a) and isinstance(b, sympy.MatAdd):
+        total = None
+        for term in b.args:
+            product, _ = multiply(a, term)
+            total = product if total is None else add(total, product)
+        return total
+    return None
+
+
+PRODUCT_IDENTITIES: tuple[Callable, ...] = (_zero, _identity, _diag_diag, _row_diag, _diag_column, _row_column,
+                                            _row_sum)
 
 
 def multiply(left, right) -> tuple[sympy.Basic, list[str]]:

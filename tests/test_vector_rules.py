@@ -58,6 +58,7 @@ PRODUCTS = [
     (Identity(n), X), (X, Identity(n)), (sympy.ZeroMatrix(n, n), X), (Diag(a), Diag(b)),
     (Ones(1, n), Diag(a)), (a.T, Diag(b)), (Diag(a), Ones(n, 1)), (Diag(a), b), (Ones(1, n), b), (a.T, b),
     (sympy.MatMul(3, Identity(n)), Diag(a)), (Diag(a), sympy.MatMul(Diag(b), X)),
+    (Ones(1, n), sympy.MatAdd(Diag(a), sympy.MatMul(Diag(b), X.T))), (a.T, sympy.MatAdd(X, Diag(c))),
 ]
 
 
