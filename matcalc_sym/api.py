@@ -46,6 +46,7 @@ def derive(
     rules: Sequence[str | Path] = (),
     expand: int | None = None,
     check: bool = False,
+    answer: str | None = None,
 ) -> Derivation:
     """Derive `expression` by `wrt`, keeping every step.
 
@@ -56,6 +57,8 @@ def derive(
     compares the result, in its layout, with sympy.diff of the scalar component
     functions, one block per variable (`d.expansion`).
     `check=True` verifies the result and every local derivative (`d.check`).
+    `answer="A@x + A.T@x"` compares a derivative you expect (input language)
+    with the derived one and says what is wrong, if anything (`d.answer`).
     """
     if layout not in LAYOUTS:
         raise DeriveError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
@@ -79,6 +82,12 @@ def derive(
                 _refuse_dense(derivation, 3, "check=True")
 
                 derivation = dataclasses.replace(derivation, check=verify(derivation))
+            if answer is not None:
+                report_stage("answer")
+                from .answer import check_answer
+
+                _refuse_dense(derivation, 3, "answer=")
+                derivation = dataclasses.replace(derivation, answer=check_answer(derivation, answer))
             return derivation
 
     if timeout is None:

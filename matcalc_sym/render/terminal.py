@@ -236,6 +236,8 @@ def renderables(derivation, width: int = 100):
                 box=box.DOUBLE, style="bold", border_style="green")
     if derivation.check is not None:
         yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
+    if derivation.answer is not None:
+        yield Text(derivation.answer.line(), style="green" if derivation.answer.correct else "bold red")
 
 
 def _rule_and_room(step, inner: int) -> tuple[str, int]:
