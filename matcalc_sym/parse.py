@@ -455,7 +455,8 @@ class _Translator:
             return self.builder.make("const", value=self.dimensions[name], column=self.column(node))
         if not _NAME.match(name) or (self.template and name not in SLOTS):
             raise self.error(f"{name!r} is not allowed as a name (letters, digits, '_'; no leading '_')", node)
-        if self.table.function(name) is not None:
+        if self.table.function(name) is not None and name not in self.declared:
+            # a declared shape makes the name a variable: layer norm's gamma is not the Γ function
             raise self.error(f"'{name}' is a function; call it like {name}(x)", node)
         shape = self.declared.get(name, SCALAR)
         variable = self.builder.make("var", value=name, shape=shape, column=self.column(node))
