@@ -47,7 +47,8 @@ def _build(name: str):
 def _reaches(compare):
     """The mask of the entries that reach the extremum m: 𝟙[z ≥ m] (max) or 𝟙[z ≤ m] (min), element-wise."""
     def mask(entry, extremum):
-        return sympy.Piecewise((1, compare(entry, extremum)), (0, True))
+        # unevaluated, so it reads z ≥ m as written (SymPy would reorder it to m ≤ z)
+        return sympy.Piecewise((1, compare(entry, extremum)), (0, True), evaluate=False)
     return mask
 
 

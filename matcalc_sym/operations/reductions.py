@@ -195,6 +195,8 @@ def spread(c, value) -> sympy.Basic:
     if not is_array(value):
         return value
     operand, params = c.node.args[0], dict(c.node.value or ())
+    if isinstance(value, Ones):  # the adjoint of a sum: 𝟙 spreads to 𝟙, not 𝟙𝟙ᵀ
+        return Ones(*c.symbol_of[operand].shape)
     kept = kept_shape(operand.shape, params, c.node.op)
     return broadcast_to(_stored_as(value, kept), kept, operand.shape)
 
