@@ -40,7 +40,7 @@ def _build(name: str):
         (arg,), (arg_shape,) = args, arg_shapes
         if not is_array(arg):
             return arg  # np.max of one number is that number
-        return stored_reduction(name, arg, arg_shape, params)
+        return stored_reduction(name, arg, arg_shape, params, of_ones=1)
     return build
 
 

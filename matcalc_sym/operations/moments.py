@@ -56,7 +56,7 @@ def _build(name: str):
         (arg,), (arg_shape,) = args, arg_shapes
         if not is_array(arg):
             return sympy.Integer(0)  # one number does not vary
-        return stored_reduction(name, arg, arg_shape, params, ddof=params.get("ddof", 0))
+        return stored_reduction(name, arg, arg_shape, params, of_ones=0, ddof=params.get("ddof", 0))
     return build
 
 

@@ -29,7 +29,7 @@ def _build(args, arg_shapes, shape, params):
     (arg,), (arg_shape,) = args, arg_shapes
     if not is_array(arg):
         return arg  # the product of one number is that number
-    return stored_reduction("prod", arg, arg_shape, params)
+    return stored_reduction("prod", arg, arg_shape, params, of_ones=1)
 
 
 def _vjp(c):

@@ -144,11 +144,15 @@ register(Operation(
 # keepdims) are the transpose of what keepdims=True gives.
 
 
-def stored_reduction(name: str, arg, arg_shape: tuple, params: dict, **extra) -> sympy.Basic:
+def stored_reduction(name: str, arg, arg_shape: tuple, params: dict, *, of_ones=None, **extra) -> sympy.Basic:
     """The call `name(arg, …)` NumPy's `params` describe: a ScalarCall for one number, else an ArrayCall of
-    the result's stored shape. `extra` are further keyword arguments (ddof=) passed through as they are."""
+    the result's stored shape. `extra` are further keyword arguments (ddof=) passed through as they are;
+    `of_ones` is the value the reduction has on ones(n), where no call is needed (max 1, var 0)."""
     axis = normalized_axis(arg_shape, params.get("axis"), name)
     result = reduced_shape(arg_shape, params, name)
+    if of_ones is not None and isinstance(arg, sympy.OneMatrix):
+        rows, cols = (result[0], 1) if len(result) == 1 else result if result else (None, None)
+        return Elementwise(of_ones, rows, cols) if result else sympy.Integer(of_ones)
     call = {"axis": None if len(arg_shape) < 2 else axis, "keepdims": bool(params.get("keepdims")), **extra}
     if not result:
         return ScalarCall(name, [arg], call)
