@@ -150,13 +150,14 @@ def stored_reduction(name: str, arg, arg_shape: tuple, params: dict, *, of_ones=
     `of_ones` is the value the reduction has on ones(n), where no call is needed (max 1, var 0)."""
     axis = normalized_axis(arg_shape, params.get("axis"), name)
     result = reduced_shape(arg_shape, params, name)
-    if of_ones is not None and isinstance(arg, sympy.OneMatrix):
-        rows, cols = (result[0], 1) if len(result) == 1 else result if result else (None, None)
-        return Elementwise(of_ones, rows, cols) if result else sympy.Integer(of_ones)
-    call = {"axis": None if len(arg_shape) < 2 else axis, "keepdims": bool(params.get("keepdims")), **extra}
+    constant = of_ones is not None and isinstance(arg, sympy.OneMatrix)
     if not result:
-        return ScalarCall(name, [arg], call)
+        call = {"axis": None, "keepdims": False, **extra}
+        return sympy.Integer(of_ones) if constant else ScalarCall(name, [arg], call)
     rows, cols = (result[0], sympy.Integer(1)) if len(result) == 1 else result
+    if constant:
+        return Elementwise(of_ones, rows, cols)
+    call = {"axis": None if len(arg_shape) < 2 else axis, "keepdims": bool(params.get("keepdims")), **extra}
     return ArrayCall(name, [arg], call, rows, cols)
 
 
@@ -198,10 +199,8 @@ def spread(c, value) -> sympy.Basic:
     the operand it combined: a scalar stays a scalar (it reaches every entry of an element-wise body)."""
     if not is_array(value):
         return value
-    operand, params = c.node.args[0], dict(c.node.value or ())
-    if isinstance(value, Ones):  # the adjoint of a sum: 𝟙 spreads to 𝟙, not 𝟙𝟙ᵀ
-        return Ones(*c.symbol_of[operand].shape)
-    kept = kept_shape(operand.shape, params, c.node.op)
+    operand = c.node.args[0]
+    kept = kept_shape(operand.shape, params_of(c), c.node.op)
     return broadcast_to(_stored_as(value, kept), kept, operand.shape)
 
 
@@ -221,9 +220,9 @@ def group_total(arg, shape: tuple, params: dict, name: str) -> sympy.Basic:
     return broadcast_to(total, kept_shape(shape, params, name), shape)
 
 
-def group_size(c):
+def group_size(c) -> sympy.Expr:
     """N, how many entries each reduced value combines, from the node's NumPy shape and axis."""
-    return axis_length(c.node.args[0].shape, dict(c.node.value or ()), c.node.op)
+    return axis_length(c.node.args[0].shape, params_of(c), c.node.op)
 
 
 def params_of(c) -> dict:
@@ -231,7 +230,7 @@ def params_of(c) -> dict:
     return dict(c.node.value or ())
 
 
-def scalar_result(c):
+def scalar_result(c) -> sympy.Expr:
     """The reduction's own value as one number, for a forward-mode Jacobian: its symbol, or (keepdims=True,
     a 1×1 array) the same reduction without keepdims."""
     own = c.symbol_of[c.node]
