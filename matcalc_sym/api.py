@@ -20,6 +20,7 @@ from .engine import Forward, VariableDerivation, components
 from .errors import DeriveError
 from .graph import IntermediateGraph, array_program, introduce, make_symbol
 from .hints import did_you_mean, unused_shape_notes
+from .operations import operation
 from .parse import parse
 from .reverse import Reverse
 from .ruletable import RuleTable, default_table
@@ -355,14 +356,16 @@ def shape_equation(node) -> str:
     arrays = any(a.shape for a in node.args)
     symbols = {"add": " + ", "sub": " − ", "mul": " ⊙ " if arrays else "·", "div": " ⊘ " if arrays else "/",
                "matmul": "@", "pow": "^"}
+    declared = operation(node.op)
+    name = (declared.shown_as if declared is not None else None) or node.op  # max(X), not amax(X)
     if node.op in symbols and len(parts) == 2:
         body = symbols[node.op].join(parts)
     elif node.op == "transpose":
         body = f"{parts[0]}ᵀ"
     elif len(parts) == 1:
-        body = f"{node.op}{parts[0]}" if parts[0].startswith("(") else f"{node.op}({parts[0]})"
+        body = f"{name}{parts[0]}" if parts[0].startswith("(") else f"{name}({parts[0]})"
     else:
-        body = f"{node.op}({', '.join(parts)})"
+        body = f"{name}({', '.join(parts)})"
     return f"{show_math(node.shape)} = {body}"
 
 

@@ -306,6 +306,7 @@ class _Translator:
         spec = self.table.function(name)
         if spec is None:
             raise self.error(f"unknown function '{name}'{self._suggest(name, self._function_names())}", node)
+        spec = self._callee(name, spec, node)
         allowed = dict(spec.keywords)
         for keyword in node.keywords:
             if keyword.arg is None:
@@ -315,8 +316,19 @@ class _Translator:
                 raise self.error(f"{name}() takes no keyword argument '{keyword.arg}'{takes}", keyword.value)
             self._literal(keyword.value, f"{name}(): {keyword.arg}=")
         if len(node.args) not in spec.arity:
-            counts = " or ".join(str(a) for a in spec.arity)
+            arities = sorted({*spec.arity, *((1,) if spec.reduction is not None and name == spec.name else ())})
+            counts = " or ".join(str(a) for a in arities)
             raise self.error(f"{name}() takes {counts} argument(s), got {len(node.args)}", node)
+
+    def _callee(self, name: str, spec, node: ast.Call):
+        """The function a call means: with one argument, max(z) is the reduction np.max (declared as
+        amax) and max(a, b) the element-wise np.maximum; arity decides, as it does in NumPy's spelling."""
+        if len(node.args) != 1 or spec.reduction is None or 1 in spec.arity:
+            return spec
+        if name != spec.name:  # np.maximum(z) is an error in NumPy too
+            raise self.error(f"{name}() takes {' or '.join(map(str, spec.arity))} argument(s), got 1 "
+                             f"(the largest or smallest entry of an array is {spec.name}(z))", node)
+        return self.table.function(spec.reduction)
 
     def _literal(self, node: ast.AST, what: str):
         """A keyword argument's value: a whole number (axis=-1), True, False or None, never evaluated."""
@@ -358,7 +370,7 @@ class _Translator:
         if isinstance(node, ast.List):
             return self.apply("vector", args, column)
         name = node.func.id
-        spec = self.table.function(name)
+        spec = self._callee(name, self.table.function(name), node)
         if spec.name == "dot" and spec.definition == DOT_DEFINITION:
             # np.dot: a product with a scalar, the dot product of two vectors, else a matrix product
             if not args[0].shape or not args[1].shape:
@@ -455,7 +467,8 @@ class _Translator:
             return self.builder.make("const", value=self.dimensions[name], column=self.column(node))
         if not _NAME.match(name) or (self.template and name not in SLOTS):
             raise self.error(f"{name!r} is not allowed as a name (letters, digits, '_'; no leading '_')", node)
-        if self.table.function(name) is not None:
+        if self.table.function(name) is not None and name not in self.declared:
+            # a declared shape makes the name a variable: layer norm's gamma is not the Γ function
             raise self.error(f"'{name}' is a function; call it like {name}(x)", node)
         shape = self.declared.get(name, SCALAR)
         variable = self.builder.make("var", value=name, shape=shape, column=self.column(node))

@@ -54,8 +54,13 @@ def _numpy_functions(np) -> dict[str, Callable]:
         shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
         return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
+    def extremum(reduce, pairwise):
+        """max(z) is np.max and max(a, b) np.maximum: the number of arguments decides, as in NumPy."""
+        return lambda *args, **k: reduce(args[0], **k) if len(args) == 1 else pairwise(*args, **k)
+
     return {
         "softmax": softmax,
+        "amax": np.max, "amin": np.min, "prod": np.prod, "variance": np.var, "std": np.std,
         "sin": np.sin, "cos": np.cos, "tan": np.tan,
         "cot": lambda x: 1 / np.tan(x), "sec": lambda x: 1 / np.cos(x), "csc": lambda x: 1 / np.sin(x),
         "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
@@ -69,7 +74,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "exp": np.exp, "log": log, "log2": np.log2, "log10": np.log10,
         "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs,
         "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(0, x),
-        "max": np.maximum, "min": np.minimum,
+        "max": extremum(np.max, np.maximum), "min": extremum(np.min, np.minimum),
         "erf": vectorized(math.erf), "erfc": vectorized(math.erfc),
         "gamma": vectorized(math.gamma), "loggamma": vectorized(_loggamma),
         "atan2": np.arctan2, "where": np.where,
@@ -96,6 +101,10 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
     def log(x, base=None):
         return ctx.log(x) if base is None else ctx.log(x) / ctx.log(base)
 
+    def reduction(function):
+        """A NumPy reduction of object arrays of mpf (np.max, np.prod); of one number, that number."""
+        return lambda a, **k: function(a, **k) if isinstance(a, np.ndarray) else a
+
     names = ["sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "acot", "asec", "acsc",
              "sinh", "cosh", "tanh", "coth", "sech", "csch", "asinh", "acosh", "atanh", "acoth", "asech",
              "acsch", "exp", "sqrt", "erf", "erfc", "gamma", "loggamma", "atan2"]
@@ -104,7 +113,12 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "log": each(log), "log2": each(lambda x: ctx.log(x, 2)), "log10": each(ctx.log10),
         "cbrt": each(cbrt), "abs": each(abs),
         "sigmoid": each(lambda x: 1 / (1 + ctx.exp(-x))),
-        "relu": each(lambda x: _precise_max(0, x)), "max": each(_precise_max), "min": each(_precise_min),
+        "relu": each(lambda x: _precise_max(0, x)),
+        "max": lambda *a, **k: reduction(np.max)(a[0], **k) if len(a) == 1 else each(_precise_max)(*a),
+        "min": lambda *a, **k: reduction(np.min)(a[0], **k) if len(a) == 1 else each(_precise_min)(*a),
+        "amax": reduction(np.max), "amin": reduction(np.min), "prod": reduction(np.prod),
+        "variance": lambda x, **k: _precise_var(np, x, **k),
+        "std": lambda x, **k: each(ctx.sqrt)(_precise_var(np, x, **k)),
         "where": each(lambda c, a, b: a if c else b),
         "sum": lambda a, **k: np.sum(a, **k) if isinstance(a, np.ndarray) else a,
         "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
@@ -117,6 +131,15 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
 def _precise_softmax(np, ctx, x, axis):
     exps = np.vectorize(ctx.exp, otypes=[object])(x)
     return exps / np.sum(exps, axis=axis, keepdims=True)
+
+
+def _precise_var(np, x, axis=None, ddof=0, keepdims=False):
+    """np.var to 30 digits: Σ (x − mean)² / (N − ddof) over each group (one number varies by nothing)."""
+    if not isinstance(x, np.ndarray):
+        return x * 0
+    count = x.size if axis is None else x.shape[axis]
+    deviations = x - np.sum(x, axis=axis, keepdims=True) / count
+    return np.sum(deviations * deviations, axis=axis, keepdims=keepdims) / (count - ddof)
 
 
 def _precise_max(a, b):
@@ -163,6 +186,7 @@ SPELLINGS = {
     "arctan2": "atan2", "tr": "trace", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
     "arccot": "acot", "arcsec": "asec", "arccsc": "acsc", "arcsinh": "asinh", "arccosh": "acosh",
     "arctanh": "atanh", "arccoth": "acoth", "arcsech": "asech", "arccsch": "acsch",
+    "var": "variance",  # np.var; the package's operation is called variance ("var" names its variables)
 }
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",

@@ -38,6 +38,8 @@ TEMPLATES: dict[str, str] = {
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
     "softmax": "_softmax({0}{kw})",
+    "max/1": "_np.max({0}{kw})", "min/1": "_np.min({0}{kw})", "amax": "_np.max({0}{kw})", "amin": "_np.min({0}{kw})",
+    "prod": "_np.prod({0}{kw})", "variance": "_np.var({0}{kw})", "std": "_np.std({0}{kw})",
     "sum": "_np.sum({0}{kw})", "mean": "_np.mean({0}{kw})", "dot": "_np.dot({0}, {1})",
     "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
@@ -159,6 +161,8 @@ class _Printer:
 
     def _call(self, name: str, args: list[str], keywords: dict) -> str:
         name = self.aliases.get(name, name)
+        if f"{name}/{len(args)}" in TEMPLATES:  # max(z) is np.max, max(a, b) np.maximum: arity decides
+            name = f"{name}/{len(args)}"
         if keywords:
             template = TEMPLATES.get(name, "")
             if "{kw}" not in template:

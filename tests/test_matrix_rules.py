@@ -42,6 +42,11 @@ EXAMPLES = {
     "outer-left": ("sum(sin(outer(u, v)))", "u"),
     "outer-right": ("sum(sin(outer(u, v)))", "v"),
     "softmax": ("sum(softmax(C, axis=1) * tanh(C))", "C"),
+    "max-reduction": ("sum(max(C, axis=1) * u)", "C"),
+    "min-reduction": ("sum(min(B, axis=0) * x)", "B"),
+    "product-reduction": ("sum(prod(C, axis=0))", "C"),
+    "variance": ("sum(var(C, axis=1, ddof=1) * u)", "C"),
+    "standard-deviation": ("std(B)", "B"),
 }
 
 

@@ -25,6 +25,11 @@ EXAMPLES = {
     "norm": ("norm(w)", "w", {"w": "n"}),
     "norm1": ("norm1(w)", "w", {"w": "n"}),
     "softmax": ("softmax(w)", "w", {"w": "n"}),
+    "max-reduction": ("max(w)", "w", {"w": "n"}),
+    "min-reduction": ("min(w*x)", "w", {"w": "n", "x": "n"}),
+    "product-reduction": ("prod(w)", "w", {"w": "n"}),
+    "variance": ("var(w, ddof=1)", "w", {"w": "n"}),
+    "standard-deviation": ("std(w*x)", "w", {"w": "n", "x": "n"}),
 }
 RNG = np.random.default_rng(11)
 VALUES = {"w": RNG.normal(size=4), "x": RNG.normal(size=4), "z": 0.3, "X": RNG.normal(size=(3, 4))}

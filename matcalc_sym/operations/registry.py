@@ -69,6 +69,8 @@ class Operation:
     jacobians: Mapping[str, Form] = field(default_factory=dict)
     vjps: Mapping[str, Form] = field(default_factory=dict)
     shape: Callable | None = None
+    #: the name a call prints with, when it is not `name` (the reduction max(z) is declared as amax)
+    shown_as: str | None = None
 
 
 REGISTRY: dict[str, Operation] = {}
