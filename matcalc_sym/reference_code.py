@@ -19,7 +19,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 
-from .reference import SPELLINGS, ReferenceError, bottom_up, keyword_arguments, statements
+from .reference import (
+    SPELLINGS,
+    ReferenceError,
+    bottom_up,
+    einsum_subscripts,
+    index_of,
+    is_einsum,
+    keyword_arguments,
+    statements,
+)
 
 #: how NumPy computes each function of the input language ({0}, {1}, … are the arguments)
 TEMPLATES: dict[str, str] = {
@@ -43,6 +52,8 @@ TEMPLATES: dict[str, str] = {
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
     "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
     "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
+    # the subscripts pass reference.einsum_subscripts first: lowercase letters, ',' and '->' only
+    "einsum": "_np.einsum({subscripts}, {operands})",
 }
 TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
@@ -143,6 +154,10 @@ class _Printer:
             return f"{_COMPARE[type(node.ops[0])]}({args[0]}, {args[1]})"
         if isinstance(node, ast.List):
             return f"_np.array([{', '.join(args)}], dtype=float)"
+        if isinstance(node, ast.Subscript):
+            return f"({args[0]})[{_index_code(index_of(node))}]"
+        if is_einsum(node):
+            return TEMPLATES["einsum"].format(subscripts=repr(einsum_subscripts(node)), operands=", ".join(args))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self._call(node.func.id, args, keyword_arguments(node))
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
@@ -182,3 +197,13 @@ class _Printer:
         if template is None:
             raise ReferenceError(f"no NumPy code for {name}()")
         return template.format(*args, kw="")
+
+
+def _index_code(index: tuple) -> str:
+    """An index as NumPy source, from whole numbers only (`repr` of an int): 0, :, 1:3, ::-1."""
+    def bound(value) -> str:
+        return "" if value is None else repr(int(value))
+
+    parts = [f"{bound(i.start)}:{bound(i.stop)}" + (f":{bound(i.step)}" if i.step is not None else "")
+             if isinstance(i, slice) else repr(int(i)) for i in index]
+    return ", ".join(parts) + ("," if len(parts) == 1 else "")

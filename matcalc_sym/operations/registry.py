@@ -51,6 +51,8 @@ class Operation:
     * `jacobians` / `vjps`: forward-mode (numerator-layout Jacobian) and
       reverse-mode (vector-Jacobian product) forms, by the name the rules
       tables use.
+    * `callable`: False for an operation the input language writes with
+      syntax of its own (indexing, X[0]) rather than as a call by its name.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Operation:
     jacobians: Mapping[str, Form] = field(default_factory=dict)
     vjps: Mapping[str, Form] = field(default_factory=dict)
     shape: Callable | None = None
+    callable: bool = True
 
 
 REGISTRY: dict[str, Operation] = {}
