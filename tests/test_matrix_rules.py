@@ -42,6 +42,8 @@ EXAMPLES = {
     "outer-left": ("sum(sin(outer(u, v)))", "u"),
     "outer-right": ("sum(sin(outer(u, v)))", "v"),
     "softmax": ("sum(softmax(C, axis=1) * tanh(C))", "C"),
+    "index-vector": ("sum(tanh(x[:1])) * x[-1]", "x"),
+    "index-matrix": ("sum(tanh(C[0]) * w) + C[-1, -1] * sum(C[:, 0])", "C"),
 }
 
 

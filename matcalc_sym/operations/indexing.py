@@ -44,10 +44,11 @@ def _size_operand(expr) -> tuple:
 
 
 class UnitVector(MatrixExpr):
-    """eₖ: the column of `size` entries with a 1 at NumPy index k (k = -1: the last, whatever the size)."""
+    """eₖ: the column of `size` entries with a 1 at NumPy index k (k = -1: the last, whatever the size);
+    eₖᵀ, the row, when `row` (its own form, so it prints eₖᵀ rather than (eₖ)ᵀ)."""
 
-    def __new__(cls, size, index):
-        return MatrixExpr.__new__(cls, sympy.sympify(size), sympy.Integer(index))
+    def __new__(cls, size, index, row=False):
+        return MatrixExpr.__new__(cls, sympy.sympify(size), sympy.Integer(index), sympy.true if row else sympy.false)
 
     @property
     def size(self):
@@ -58,61 +59,78 @@ class UnitVector(MatrixExpr):
         return int(self.args[1])
 
     @property
+    def row(self) -> bool:
+        return bool(self.args[2])
+
+    @property
     def shape(self):
-        return (self.size, sympy.Integer(1))
+        one = sympy.Integer(1)
+        return (one, self.size) if self.row else (self.size, one)
+
+    def _eval_transpose(self):
+        return UnitVector(self.size, self.index, not self.row)
 
     def _entry(self, i, j, **kwargs):
         position = self.index if self.index >= 0 else self.size + self.index
-        return sympy.KroneckerDelta(i, position)
+        return sympy.KroneckerDelta(j if self.row else i, position)
 
     def _sympystr(self, printer):
-        return f"e_{self.index}"
+        return f"e_{self.index}" + (".T" if self.row else "")
 
     def _pretty(self, printer):
         from sympy.printing.pretty.pretty_symbology import pretty_symbol
         from sympy.printing.pretty.stringpict import prettyForm
 
-        return prettyForm(pretty_symbol(f"e_{self.index}"))
+        return prettyForm(pretty_symbol(f"e_{self.index}") + ("ᵀ" if self.row else ""))
 
     def _latex(self, printer, exp=None):
-        body = rf"\mathbf{{e}}_{{{self.index}}}"
+        body = rf"\mathbf{{e}}_{{{self.index}}}" + ("^{T}" if self.row else "")
         return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
 
 
 class Selection(MatrixExpr):
-    """S: the rows start, start + step, … (count of them) of the identity of `size`; S·X takes those rows."""
+    """S: the rows start, start + step, … (count of them) of the identity of `size`, so S·X takes those
+    rows of X; Sᵀ when `transposed` (X·Sᵀ takes those columns)."""
 
-    def __new__(cls, size, start, step, count):
+    def __new__(cls, size, start, step, count, transposed=False):
         return MatrixExpr.__new__(cls, sympy.Integer(size), sympy.Integer(start), sympy.Integer(step),
-                                  sympy.Integer(count))
+                                  sympy.Integer(count), sympy.true if transposed else sympy.false)
 
     @property
     def rows(self) -> range:
-        size, start, step, count = (int(a) for a in self.args)
+        size, start, step, count = (int(a) for a in self.args[:4])
         return range(start, start + step * count, step)
 
     @property
+    def transposed(self) -> bool:
+        return bool(self.args[4])
+
+    @property
     def shape(self):
-        return (self.args[3], self.args[0])
+        shape = (self.args[3], self.args[0])
+        return shape[::-1] if self.transposed else shape
+
+    def _eval_transpose(self):
+        return Selection(*self.args[:4], not self.transposed)
 
     def _entry(self, i, j, **kwargs):
-        start, step = self.args[1], self.args[2]
-        return sympy.KroneckerDelta(j, start + step * i)
+        row, column = (j, i) if self.transposed else (i, j)
+        return sympy.KroneckerDelta(column, self.args[1] + self.args[2] * row)
 
     def spelled(self) -> str:
         """The slice as NumPy would write it: 1:3, 0:6:2, 4::-1."""
         return _slice_text(self.rows)
 
     def _sympystr(self, printer):
-        return f"S[{self.spelled()}]"
+        return f"S[{self.spelled()}]" + (".T" if self.transposed else "")
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
 
-        return prettyForm(f"S[{self.spelled()}]")
+        return prettyForm(f"S[{self.spelled()}]" + ("ᵀ" if self.transposed else ""))
 
     def _latex(self, printer, exp=None):
-        body = rf"\mathrm{{S}}_{{{self.spelled()}}}"
+        body = rf"\mathrm{{S}}_{{{self.spelled()}}}" + ("^{T}" if self.transposed else "")
         return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
 
 
@@ -257,7 +275,7 @@ def spelled(spec: tuple) -> str:
 def _left(entry, dim):
     """The factor that takes rows: eₖᵀ or S (None for the whole axis)."""
     if entry[0] in ("take", "one"):
-        return sympy.Transpose(UnitVector(dim, entry[1]))
+        return UnitVector(dim, entry[1], row=True)
     if entry[0] == "range":
         start, stop, step = entry[1:]
         return Selection(dim, start, step, len(range(start, stop, step)))
@@ -266,17 +284,17 @@ def _left(entry, dim):
 
 def _right(entry, dim):
     """The factor that takes columns: eₖ or Sᵀ (None for the whole axis)."""
-    left = _left(entry, dim)
-    return None if left is None else left.arg if isinstance(left, sympy.Transpose) else sympy.Transpose(left)
+    return _transposed(_left(entry, dim))
+
+
+def _transposed(factor):
+    """A unit vector's or selection's transpose is its own other form (eₖ ↔ eₖᵀ, S ↔ Sᵀ)."""
+    return None if factor is None else factor.T
 
 
 def _product(*factors):
     present = [f for f in factors if f is not None]
     return present[0] if len(present) == 1 else sympy.MatMul(*present)
-
-
-def _transposed(factor):
-    return None if factor is None else factor.arg if isinstance(factor, sympy.Transpose) else sympy.Transpose(factor)
 
 
 def _factors(spec: tuple, operand_shape: tuple) -> tuple:
@@ -340,17 +358,19 @@ def _value(np, values, expr):
         return float(np.asarray(values[0]).reshape(-1)[0])
     eye = values[0]
     if isinstance(expr, UnitVector):
-        return eye[:, [expr.index]]
-    return eye[np.asarray(expr.rows, dtype=int), :]
+        return eye[[expr.index], :] if expr.row else eye[:, [expr.index]]
+    rows = eye[np.asarray(expr.rows, dtype=int), :]
+    return rows.T if expr.transposed else rows
 
 
 def _code(codes, expr, np):
     if isinstance(expr, Picked):
         return f"{np('asarray')}({codes[0]}).reshape(-1)[0]"
     if isinstance(expr, UnitVector):
-        return f"{codes[0]}[:, [{expr.index}]]"
+        return f"{codes[0]}[[{expr.index}], :]" if expr.row else f"{codes[0]}[:, [{expr.index}]]"
     rows = expr.rows
-    return f"{codes[0]}[{np('arange')}({rows.start}, {rows.stop}, {rows.step}), :]"
+    code = f"{codes[0]}[{np('arange')}({rows.start}, {rows.stop}, {rows.step}), :]"
+    return f"({code}).T" if expr.transposed else code
 
 
 def _explicit(values, expr):
@@ -358,8 +378,9 @@ def _explicit(values, expr):
     if isinstance(expr, Picked):
         return matrix[0, 0]
     if isinstance(expr, UnitVector):
-        return matrix[:, expr.index]
-    return matrix.extract(list(expr.rows), list(range(matrix.cols)))
+        return matrix[expr.index, :] if expr.row else matrix[:, expr.index]
+    rows = matrix.extract(list(expr.rows), list(range(matrix.cols)))
+    return rows.T if expr.transposed else rows
 
 
 register(Operation(
