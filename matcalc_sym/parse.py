@@ -452,6 +452,7 @@ class _Translator:
             raise ShapeError(f"einsum(): {exc.message}", column, self.text) from None
         operands = [self._operand_text(a) for a in node.args[1:]]
         readable = re.sub(r"\b[uvw]\b", lambda m: operands[SLOTS.index(m.group())], definition)
+        readable = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", readable)  # trace((A@X)) is trace(A@X)
         self._note(f'einsum("{subscripts}", ...) is read as {readable}')
         return self._expand_definition(definition, args, column, "einsum")
 

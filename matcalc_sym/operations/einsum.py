@@ -29,6 +29,7 @@ third (`ij,jk->ijk`, or `ij,kl->ijkl`) is refused.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from ..errors import ShapeError
@@ -76,15 +77,45 @@ def plan(inputs: list[str], output: str, shapes: list[tuple]) -> str:
     _check_sizes(inputs, shapes, subscripts)
     if len(inputs) == 1 and len(inputs[0]) == 2 and inputs[0][0] == inputs[0][1] and not output:
         return "trace(u)"
-    terms = [_prepare(slot, letters) for slot, letters in zip(_SLOTS, inputs)]
-    terms = [_sum_alone(term, k, terms, output) for k, term in enumerate(terms)]
+    prepared = [_prepare(slot, letters) for slot, letters in zip(_SLOTS, inputs)]
+    prepared = [_sum_alone(term, k, prepared, output) for k, term in enumerate(prepared)]
+    refused = None
+    for order in itertools.permutations(prepared):  # as written first; another order may need fewer axes
+        try:
+            text, letters = _contract(list(order), output, subscripts)
+        except ShapeError as exc:
+            refused = refused or exc
+            continue
+        return text if letters == output else f"{_group(text)}.T"  # the same letters, in the other order
+    raise refused
+
+
+def _contract(terms: list, output: str, subscripts: str) -> tuple:
+    """Combine the terms left to right, keeping the letters the output or a later term needs."""
     text, letters = terms[0]
     for k, term in enumerate(terms[1:], start=1):
         needed = set(output).union(*(t[1] for t in terms[k + 1:]))
         text, letters = _combine((text, letters), term, needed, subscripts)
-    if letters != output:  # the same letters, in the other order
-        text = f"({text}).T"
-    return text
+    return text, letters
+
+
+def _group(text: str) -> str:
+    """`text` as an operand of `*`, `@` or `.T`: bracketed unless it is a slot or a call."""
+    if text in _SLOTS or (text.endswith(".T") and _group(text[:-2]) == text[:-2]):
+        return text
+    match = re.fullmatch(r"[a-z]+\((.*)\)", text)
+    if match and _balanced(match.group(1)):
+        return text
+    return f"({text})"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _check_sizes(inputs: list[str], shapes: list[tuple], subscripts: str) -> None:
@@ -128,27 +159,27 @@ def _sum_alone(term: Term, index: int, terms: list[Term], output: str) -> Term:
 
 def _aligned(text: str, letters: str, order: str) -> str:
     """`text` with its axes in `order` (the same letters): itself or its transpose."""
-    return text if letters == order else f"({text}).T"
+    return text if letters == order else f"{_group(text)}.T"
 
 
 def _combine(left: Term, right: Term, needed: set, subscripts: str) -> Term:
     (a, la), (b, lb) = left, right
     if not la or not lb:  # a scalar times anything
-        return f"({a}) * ({b})", la or lb
+        return f"{_group(a)} * {_group(b)}", la or lb
     shared = set(la) & set(lb)
     contracted = shared - needed
     if not contracted:
         return _broadcast_product(left, right, subscripts)
     if set(la) == set(lb):  # same letters: multiply entry by entry, then sum the contracted ones
-        product = f"({a}) * ({_aligned(b, lb, la)})"
+        product = f"{_group(a)} * {_group(_aligned(b, lb, la))}"
         if len(contracted) == len(la):
             return f"sum({product})", ""
         (letter,) = contracted
         return f"sum({product}, axis={la.index(letter)})", la.replace(letter, "")
     (letter,) = contracted  # one letter each side is free: a matrix product
-    a = f"({a}).T" if len(la) == 2 and la[0] == letter else a
-    b = f"({b}).T" if len(lb) == 2 and lb[1] == letter else b
-    return f"({a}) @ ({b})", la.replace(letter, "") + lb.replace(letter, "")
+    a = f"{_group(a)}.T" if len(la) == 2 and la[0] == letter else a
+    b = f"{_group(b)}.T" if len(lb) == 2 and lb[1] == letter else b
+    return f"{_group(a)} @ {_group(b)}", la.replace(letter, "") + lb.replace(letter, "")
 
 
 def _broadcast_product(left: Term, right: Term, subscripts: str) -> Term:
@@ -159,10 +190,10 @@ def _broadcast_product(left: Term, right: Term, subscripts: str) -> Term:
         raise ShapeError(f"'{subscripts}' needs an intermediate array of {len(union)} axes; "
                          "arrays have at most 2 here")
     if set(la) == set(lb):
-        return f"({a}) * ({_aligned(b, lb, la)})", la
+        return f"{_group(a)} * {_group(_aligned(b, lb, la))}", la
     if len(la) == 1 and len(lb) == 1:
         return f"outer({a}, {b})", la + lb
     matrix, letters, vector, letter = (a, la, b, lb) if len(la) == 2 else (b, lb, a, la)
     if letters[1] == letter:  # the vector runs along the last axis: NumPy broadcasts it as a row
-        return f"({matrix}) * ({vector})", letters
-    return f"(({matrix}).T * ({vector})).T", letters
+        return f"{_group(matrix)} * {_group(vector)}", letters
+    return f"({_group(matrix)}.T * {_group(vector)}).T", letters
