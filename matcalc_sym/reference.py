@@ -487,7 +487,7 @@ def einsum_subscripts(call: ast.Call) -> str:
 
 
 def _letters(text: str) -> bool:
-    return all("a" <= char <= "z" for char in text)
+    return all("a" <= char <= "z" for char in text)  # str.isalpha() would take é, and more
 
 
 def index_of(node: ast.Subscript) -> tuple:

@@ -3,9 +3,11 @@
 An exported module's `check_gradient()` differentiates *this* code, not the
 package's translation, for the same reason `--check` differentiates
 `reference.Reference`. The code is built from the syntax tree alone, and only
-three kinds of text reach it: identifiers chosen by the caller's `name_of`
+four kinds of text reach it: identifiers chosen by the caller's `name_of`
 (which must map every input name to a safe Python name), numbers written by
-`repr` of a Python number, and the fixed templates below. Nothing the user
+`repr` of a Python number, einsum's subscripts spelled afresh from their
+structure (validated, then each letter renamed a, b, c, … in order of first
+appearance), and the fixed templates below. Nothing the user
 typed can open a string or a comment in it. The code refers to NumPy as `_np`,
 to `math` as `_math` and to the helpers in `HELPERS`, names starting with `_`
 that no name of the input language can shadow.
@@ -157,7 +159,7 @@ class _Printer:
         if isinstance(node, ast.Subscript):
             return f"({args[0]})[{_index_code(index_of(node))}]"
         if is_einsum(node):
-            return TEMPLATES["einsum"].format(subscripts=repr(einsum_subscripts(node)), operands=", ".join(args))
+            return TEMPLATES["einsum"].format(subscripts=_respelled(einsum_subscripts(node)), operands=", ".join(args))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self._call(node.func.id, args, keyword_arguments(node))
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
@@ -207,3 +209,13 @@ def _index_code(index: tuple) -> str:
     parts = [f"{bound(i.start)}:{bound(i.stop)}" + (f":{bound(i.step)}" if i.step is not None else "")
              if isinstance(i, slice) else repr(int(i)) for i in index]
     return ", ".join(parts) + ("," if len(parts) == 1 else "")
+
+
+def _respelled(subscripts: str) -> str:
+    """The subscripts as a string literal written by this module: the same contraction, letters a, b, c, …
+    in order of first appearance (no character of the input reaches the code)."""
+    letters: dict[str, str] = {}
+    spelled = "".join(letters.setdefault(c, "abcdefghijkl"[len(letters)]) if c.isalpha() else c for c in subscripts)
+    if not all(c in "abcdefghijkl,->" for c in spelled):
+        raise ReferenceError("einsum subscripts are lowercase letters, ',' and one '->'")
+    return f"'{spelled}'"

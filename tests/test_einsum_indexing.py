@@ -438,3 +438,37 @@ def test_a_contraction_that_needs_three_axes_is_refused():
 
     with pytest.raises(ShapeError, match="'ij,jk->ik' needs an intermediate array of 3 axes"):
         _combine(("u", "ij"), ("v", "jk"), {"i", "j", "k"}, "ij,jk->ik")
+
+
+# -- the exported code: the reference's NumPy source, and nothing of the input text ---------------------
+
+
+@pytest.mark.parametrize("text", [
+    'einsum("ij,jk->ik", A, B)', 'einsum("ii->", S) + sum(einsum("i,j->ij", a, b))', 'einsum("ij,ij->i", A, A)',
+    "A[0]", "A[:, -1]", "S[1:3, ::2]", "b[::-1]", "A[-1, 0] * b[2]", 'einsum("ij->ji", A)[1][:2]',
+])
+def test_the_exported_reference_computes_what_the_reference_computes(text):
+    from matcalc_sym.reference import Reference
+    from matcalc_sym.reference_code import HELPERS, numpy_statements
+
+    shapes = {"A": ("3", "4"), "B": ("4", "2"), "S": ("4", "4"), "a": ("3",), "b": ("4",)}
+    values = {name: RNG.normal(size=tuple(int(d) for d in shape)) for name, shape in shapes.items()}
+    namespace = {"_np": np, "_math": __import__("math"), **values}
+    exec(HELPERS, namespace)  # noqa: S102 - the package's own fixed helper code
+    result = None
+    for target, code in numpy_statements(text, lambda name: name):
+        result = eval(code, namespace)  # noqa: S307 - generated from the syntax tree, see reference_code
+        if target is not None:
+            namespace[target] = result
+    np.testing.assert_allclose(result, Reference(text, shapes)(values), rtol=1e-12)
+
+
+def test_exported_einsum_code_holds_only_validated_subscripts():
+    from matcalc_sym.reference_code import numpy_statements
+
+    code = numpy_statements('einsum("ik,kj->ij", A, B) # """; import os', lambda name: f"v_{name}")
+    assert code == [(None, "_np.einsum('ab,bc->ac', v_A, v_B)")]  # spelled afresh: no input text in the code
+    assert numpy_statements("X[-1, 1::2]", lambda name: name) == [(None, "(X)[-1, 1::2]")]
+    module = derive('einsum("ik,kj->ij", A, B) # """; import os', "A", shapes={"A": "m,n", "B": "n,k"}).to_numpy()
+    assert "import os" not in module and "ik,kj" not in module and module.count("'ab,bc->ac'") == 1
+    assert load(module)["check_gradient"]() < 1e-5
