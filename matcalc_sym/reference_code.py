@@ -79,6 +79,21 @@ def _softmax(x, axis=None):
     return shifted / _np.sum(shifted, axis=axis, keepdims=True)
 
 
+def _unit(size, index, row):
+    """The unit vector e_index of `size` entries, a column (a row when `row`), for indexing's derivatives."""
+    column = _np.zeros((int(size), 1))
+    column[index, 0] = 1.0
+    return column.T if row else column
+
+
+def _selection(size, start, stop, step, transposed):
+    """The rows start:stop:step of the identity of `size` (transposed when asked), without building it."""
+    rows = _np.arange(start, stop, step)
+    matrix = _np.zeros((len(rows), int(size)))
+    matrix[_np.arange(len(rows)), rows] = 1.0
+    return matrix.T if transposed else matrix
+
+
 def _logdet(a):
     sign, magnitude = _np.linalg.slogdet(a)
     return magnitude if sign > 0 else _math.nan

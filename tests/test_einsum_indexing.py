@@ -472,3 +472,18 @@ def test_exported_einsum_code_holds_only_validated_subscripts():
     module = derive('einsum("ik,kj->ij", A, B) # """; import os', "A", shapes={"A": "m,n", "B": "n,k"}).to_numpy()
     assert "import os" not in module and "ik,kj" not in module and module.count("'ab,bc->ac'") == 1
     assert load(module)["check_gradient"]() < 1e-5
+
+
+def test_unit_vectors_of_a_long_vector_never_build_an_identity(monkeypatch):
+    """e₀ of 100 000 entries is a column of that length; an identity would be 10¹⁰ entries."""
+    d = derive("x[0] * x[-1] + sum(x[2:5])", "x", shapes={"x": "100000"})
+    values = {"x": RNG.normal(size=100_000)}
+
+    def refused(*args, **kwargs):
+        raise AssertionError("an identity matrix was built")
+
+    monkeypatch.setattr(np, "eye", refused)
+    jacobian = d.evaluate(values)
+    assert jacobian.shape == (1, 100_000)
+    assert jacobian[0, 0] == pytest.approx(values["x"][-1]) and jacobian[0, -1] == pytest.approx(values["x"][0])
+    assert np.all(jacobian[0, 2:5] == 1) and np.count_nonzero(jacobian) == 5

@@ -23,7 +23,7 @@ every n ≥ 1 is accepted: the indices 0 and -1 and the slices ':', ':1' and
 from __future__ import annotations
 
 import sympy
-from sympy import Identity, MatrixExpr
+from sympy import MatrixExpr
 
 from ..errors import ShapeError
 from .registry import Operation, register
@@ -35,12 +35,6 @@ Bound = int | None
 
 
 # -- the constants: unit vectors and selection matrices ------------------------------------------
-
-
-def _size_operand(expr) -> tuple:
-    """A unit vector's or selection's only operand is the identity of its size: evaluators then know
-    the size (a dimension symbol's value) where they compute it."""
-    return (Identity(expr.args[0]),)
 
 
 class UnitVector(MatrixExpr):
@@ -350,37 +344,45 @@ def _jacobian(c):
 
 
 def _operands(expr) -> tuple:
-    return (expr.product,) if isinstance(expr, Picked) else _size_operand(expr)
+    """A picked entry's operand is its product; a unit vector's or a selection's is its size (a number or
+    a dimension), so evaluators know the size where they compute it, and never build an identity."""
+    return (expr.product,) if isinstance(expr, Picked) else (expr.args[0],)
 
 
 def _value(np, values, expr):
     if isinstance(expr, Picked):
         return float(np.asarray(values[0]).reshape(-1)[0])
-    eye = values[0]
+    size = int(np.asarray(values[0]).reshape(-1)[0])
     if isinstance(expr, UnitVector):
-        return eye[[expr.index], :] if expr.row else eye[:, [expr.index]]
-    rows = eye[np.asarray(expr.rows, dtype=int), :]
-    return rows.T if expr.transposed else rows
+        column = np.zeros((size, 1))
+        column[expr.index, 0] = 1.0
+        return column.T if expr.row else column
+    rows = expr.rows
+    matrix = np.zeros((len(rows), size))
+    matrix[np.arange(len(rows)), np.asarray(rows, dtype=int)] = 1.0
+    return matrix.T if expr.transposed else matrix
 
 
 def _code(codes, expr, np):
     if isinstance(expr, Picked):
         return f"{np('asarray')}({codes[0]}).reshape(-1)[0]"
     if isinstance(expr, UnitVector):
-        return f"{codes[0]}[[{expr.index}], :]" if expr.row else f"{codes[0]}[:, [{expr.index}]]"
+        return f"_unit({codes[0]}, {expr.index}, {expr.row})"
     rows = expr.rows
-    code = f"{codes[0]}[{np('arange')}({rows.start}, {rows.stop}, {rows.step}), :]"
-    return f"({code}).T" if expr.transposed else code
+    return f"_selection({codes[0]}, {rows.start}, {rows.stop}, {rows.step}, {expr.transposed})"
 
 
 def _explicit(values, expr):
-    matrix = values[0]
     if isinstance(expr, Picked):
-        return matrix[0, 0]
+        return values[0][0, 0]
+    size = int(values[0][0, 0])
     if isinstance(expr, UnitVector):
-        return matrix[expr.index, :] if expr.row else matrix[:, expr.index]
-    rows = matrix.extract(list(expr.rows), list(range(matrix.cols)))
-    return rows.T if expr.transposed else rows
+        position = expr.index % size
+        column = sympy.Matrix(size, 1, lambda i, j: 1 if i == position else 0)
+        return column.T if expr.row else column
+    rows = list(expr.rows)
+    matrix = sympy.Matrix(len(rows), size, lambda i, j: 1 if j == rows[i] else 0)
+    return matrix.T if expr.transposed else matrix
 
 
 register(Operation(
