@@ -362,6 +362,10 @@ def shape_equation(node) -> str:
         body = symbols[node.op].join(parts)
     elif node.op == "transpose":
         body = f"{parts[0]}ᵀ"
+    elif node.op == "index":  # X[0]: (m×n)[0]
+        from .operations.indexing import spelled
+
+        body = f"{parts[0]}[{spelled(dict(node.value)['index'])}]"
     elif len(parts) == 1:
         body = f"{name}{parts[0]}" if parts[0].startswith("(") else f"{name}({parts[0]})"
     else:

@@ -7,7 +7,8 @@ translation: it takes the syntax tree of the text (Python's `ast`, through the
 parser's character checks, so nothing is executed) and walks it with NumPy
 directly: `*` is `numpy.multiply` with NumPy's broadcasting, `@` is
 `numpy.matmul`, `A**-1` is `numpy.power`, a vector declared `n` is an array
-of shape (n,). No SymPy, no rule tables, no `symbolic`/`numeric` code.
+of shape (n,), `X[0, 1:3]` is NumPy's own indexing and `einsum(...)` is
+`numpy.einsum`. No SymPy, no rule tables, no `symbolic`/`numeric` code.
 
 Scalar programs are computed with 30 significant digits (mpmath, in a private
 context), so the finite differences of the check lose nothing to rounding on
@@ -385,6 +386,10 @@ class _Evaluator:
                 return self._compare(_COMPARE[type(node.ops[0])], *args)
             if isinstance(node, ast.List):
                 return np.array(args, dtype=object if self.precise else float)
+            if isinstance(node, ast.Subscript):
+                return self._subscript(args[0], index_of(node))
+            if is_einsum(node):
+                return np.einsum(einsum_subscripts(node), *args)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 return self._call(node.func.id, args, keyword_arguments(node))
         except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
@@ -392,6 +397,15 @@ class _Evaluator:
                 raise ReferenceError(f"NumPy refuses the shapes: {exc}") from None
             raise Undefined from None
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
+
+    def _subscript(self, array, index: tuple):
+        """NumPy's indexing of an array (never of a scalar); an index out of range is not a value."""
+        if not self.np.ndim(array):
+            raise ReferenceError("indexing a scalar")
+        try:
+            return array[index]
+        except IndexError as exc:
+            raise ReferenceError(f"NumPy refuses the index: {exc}") from None
 
     def _number(self, node: ast.Constant):
         value = node.value
@@ -479,6 +493,48 @@ def keyword_arguments(call: ast.Call) -> dict:
     return found
 
 
+def is_einsum(node: ast.AST) -> bool:
+    """A call of einsum whose first argument is a string: the subscripts, read as a literal."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "einsum" \
+        and bool(node.args) and isinstance(node.args[0], ast.Constant) and type(node.args[0].value) is str
+
+
+def einsum_subscripts(call: ast.Call) -> str:
+    """einsum's subscripts string, held to the pattern: only letters, ',' and '->' can come out of here."""
+    text = call.args[0].value
+    inputs, arrow, output = text.partition("->")
+    operands = inputs.split(",")
+    if not (arrow and len(text) <= 16 and len(operands) <= 3 and len(output) <= 2 and _letters(output)
+            and all(1 <= len(o) <= 2 and _letters(o) for o in operands)):
+        raise ReferenceError("einsum subscripts are lowercase letters, ',' and one '->'")
+    return text
+
+
+def _letters(text: str) -> bool:
+    return all("a" <= char <= "z" for char in text)  # str.isalpha() would take é, and more
+
+
+def index_of(node: ast.Subscript) -> tuple:
+    """The index of X[…] as Python values: whole numbers and slices of whole numbers, read as literals."""
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    index = []
+    for part in parts:
+        if isinstance(part, ast.Slice):
+            index.append(slice(*(None if b is None else _whole_number(b) for b in (part.lower, part.upper, part.step))))
+        else:
+            index.append(_whole_number(part))
+    return tuple(index)
+
+
+def _whole_number(node: ast.AST) -> int:
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node, sign = node.operand, -1
+    if not isinstance(node, ast.Constant) or type(node.value) is not int:
+        raise ReferenceError("an index is a whole number or a slice of whole numbers")
+    return sign * node.value
+
+
 def bottom_up(root: ast.AST, visit: Callable[[ast.AST, list], Any]) -> Any:
     """`visit(node, values of its children)` from the leaves up, with an explicit stack:
     a 20 000-term sum is no deeper for Python than x."""
@@ -516,11 +572,13 @@ def _children(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return list(node.args)
+        return list(node.args[1:]) if is_einsum(node) else list(node.args)
     if isinstance(node, ast.List):
         return list(node.elts)
     if isinstance(node, ast.Attribute):
         return [node.value]
     if isinstance(node, ast.Compare):
         return [node.left, *node.comparators]
+    if isinstance(node, ast.Subscript):
+        return [node.value]
     return []

@@ -209,13 +209,14 @@ def _declared_functions() -> dict[str, FunctionSpec]:
 
     return {op.name: FunctionSpec(op.name, op.arity, kind=op.kind, signatures=op.signatures,
                                   keywords=tuple(op.keywords.items()))
-            for op in REGISTRY.values() if op.build is not None}
+            for op in REGISTRY.values() if op.build is not None and op.callable}
 
 
 def _declared_aliases() -> dict[str, str]:
     from .operations import REGISTRY
 
-    return {alias: op.name for op in REGISTRY.values() if op.build is not None for alias in op.aliases}
+    return {alias: op.name for op in REGISTRY.values() if op.build is not None and op.callable
+            for alias in op.aliases}
 
 
 def _toml(origin: str, raw: bytes) -> dict:

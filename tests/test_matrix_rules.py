@@ -47,6 +47,8 @@ EXAMPLES = {
     "product-reduction": ("sum(prod(C, axis=0))", "C"),
     "variance": ("sum(var(C, axis=1, ddof=1) * u)", "C"),
     "standard-deviation": ("std(B)", "B"),
+    "index-vector": ("sum(tanh(x[:1])) * x[-1]", "x"),
+    "index-matrix": ("sum(tanh(C[0]) * w) + C[-1, -1] * sum(C[:, 0])", "C"),
 }
 
 

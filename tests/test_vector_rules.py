@@ -30,6 +30,7 @@ EXAMPLES = {
     "product-reduction": ("prod(w)", "w", {"w": "n"}),
     "variance": ("var(w, ddof=1)", "w", {"w": "n"}),
     "standard-deviation": ("std(w*x)", "w", {"w": "n", "x": "n"}),
+    "index-vector": ("sin(w[:1]) * w[-1]", "w", {"w": "n"}),
 }
 RNG = np.random.default_rng(11)
 VALUES = {"w": RNG.normal(size=4), "x": RNG.normal(size=4), "z": 0.3, "X": RNG.normal(size=(3, 4))}

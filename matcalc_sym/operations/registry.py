@@ -51,6 +51,8 @@ class Operation:
     * `jacobians` / `vjps`: forward-mode (numerator-layout Jacobian) and
       reverse-mode (vector-Jacobian product) forms, by the name the rules
       tables use.
+    * `callable`: False for an operation the input language writes with
+      syntax of its own (indexing, X[0]) rather than as a call by its name.
     """
 
     name: str
@@ -71,6 +73,7 @@ class Operation:
     shape: Callable | None = None
     #: the name a call prints with, when it is not `name` (the reduction max(z) is declared as amax)
     shown_as: str | None = None
+    callable: bool = True
 
 
 REGISTRY: dict[str, Operation] = {}
