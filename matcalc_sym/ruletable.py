@@ -44,6 +44,8 @@ class FunctionSpec:
     written_definition: str | None = None
     #: keyword arguments the input language allows for it (axis=, keepdims=, …), with their defaults
     keywords: tuple[tuple[str, Any], ...] = ()
+    #: a rules file's array function: its `operations.Operation`, this table's own (never process-wide)
+    operation: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class JacobianRule:
     explain: str = ""
     source: str = ""
     origin: str = ""
+    #: a rules file's array function: the `operations.Operation` whose form this rule names
+    operation: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
