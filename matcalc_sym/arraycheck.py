@@ -220,4 +220,4 @@ def _show(value) -> str:
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         return f"{float(array):.6g}" if math.isfinite(float(array)) else str(float(array))
-    return np.array2string(array, precision=6, separator=", ").replace("\n", "")
+    return np.array2string(array, separator=", ", formatter={"float_kind": lambda v: f"{v:.6g}"}).replace("\n", "")
