@@ -117,10 +117,10 @@ def _check_text(where: str, text: str, field: str) -> None:
 def _validate(origin: str, data: dict) -> None:
     arrays = set(data) & {"jacobian", "vjp"}
     if arrays:
-        raise RuleFileError(f"{origin}: [[{sorted(arrays)[0]}]] entries name forms written in Python, which a "
-                            "rules file cannot prove; declare an array function with its derivatives as formulas "
-                            "under [array_functions.NAME] instead (array rules for element-wise functions follow "
-                            "from the scalar rule)")
+        raise RuleFileError(f"{origin}: [[{sorted(arrays)[0]}]] entries cannot be proven when the file is loaded "
+                            "(they name forms written in Python); declare an array function with its derivatives "
+                            "as formulas under [array_functions.NAME] instead (array rules for element-wise "
+                            "functions follow from the scalar rule)")
     unknown = set(data) - {"functions", "rule", "array_functions"}
     if unknown:
         raise RuleFileError(f"{origin}: unknown table(s) {', '.join(sorted(unknown))} "
