@@ -363,7 +363,7 @@ class UserCallClass(type):
     """Metaclass of rules-file array functions: pickled by recipe, not by module and name."""
 
 
-class _UserCall:
+class UserCall:
     """Mixed into each recipe's class, before `ArrayCall` or `ScalarCall`."""
 
     recipe: ArrayFunction
@@ -381,7 +381,7 @@ def call_class(recipe: ArrayFunction) -> UserCallClass:
     known = _CLASSES.get(recipe)
     if known is None:
         base = ScalarCall if recipe.scalar_valued else ArrayCall
-        known = UserCallClass(recipe.name, (_UserCall, base), {
+        known = UserCallClass(recipe.name, (UserCall, base), {
             "__module__": __name__, "recipe": recipe, "declaration": operation_of(recipe)})
         _CLASSES[recipe] = known
     return known
