@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from matcalc_sym import derive
 from matcalc_sym.cli import app
-from matcalc_sym.errors import DeriveError, ParseError
+from matcalc_sym.errors import DeriveError, ParseError, ShapeError
 from matcalc_sym.operations import REGISTRY, user_arrays
 from matcalc_sym.reference import reference_of
 from matcalc_sym.render.schema import errors
@@ -396,7 +396,7 @@ def test_forward_mode_without_a_jacobian_says_to_use_reverse_mode(tmp_path):
 
 
 def test_a_shape_the_signature_does_not_take_is_a_shape_error(tmp_path):
-    with pytest.raises(Exception, match=r"normalize\(\) needs a vector \(n,\), got shape \(n, 1\)"):
+    with pytest.raises(ShapeError, match=r"normalize\(\) needs a vector \(n,\), got shape \(n, 1\)"):
         derive("sum(normalize(c))", "c", shapes={"c": "n,1"}, rules=[NORMALIZE])
 
 
@@ -459,3 +459,14 @@ def test_it_unpickles_into_a_process_that_never_read_the_file(monkeypatch):
     assert np.allclose(back.evaluate(values), expected, rtol=1e-12)
     assert r"\operatorname{normalize}" in back.to_latex()
     assert load(back.to_numpy())["check_gradient"]() < 1e-5
+
+
+def test_the_exported_code_needs_no_builtin_an_input_could_shadow():
+    """Inputs called `next`, `ravel` or `shape` are themselves; the module's own names start with `_`."""
+    shapes = {"next": "m,n", "ravel": "n", "shape": "m"}
+    d = derive("sum(normalize(next@ravel) * shape)", "next", shapes=shapes, rules=[NORMALIZE], check=True)
+    assert d.check.passed, d.check.failure
+    module = load(d.to_numpy())
+    assert module["check_gradient"]() < 1e-5
+    values = {"next": VALUES["W"], "ravel": VALUES["x"], "shape": VALUES["y"]}
+    assert np.allclose(module["f_and_grad"](**values)[1], d.evaluate(values), rtol=1e-12)

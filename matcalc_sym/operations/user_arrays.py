@@ -282,8 +282,8 @@ def _explicit(recipe: ArrayFunction):
 
 
 def _code(recipe: ArrayFunction):
-    """NumPy source: the definition as `reference_code` writes it, inside a generator expression that
-    binds each operand once (`next(... for (_u,) in [(operand,)])`), from and back to stored forms."""
+    """NumPy source: the definition as `reference_code` writes it, inside a comprehension that binds each
+    operand once (`[... for (_u,) in [(operand,)]][0]`), from and back to stored forms."""
     def code(codes, expr, np):
         from ..errors import DeriveError
         from ..reference_code import numpy_statements
@@ -308,7 +308,8 @@ def _code(recipe: ArrayFunction):
         if len(output) == 1:
             body = f"{np('reshape')}({body}, (-1, 1))"  # a 1-D result is stored as a column
         arguments = [f"{np('ravel')}({c})" if len(part) == 1 else c for c, part in zip(codes, inputs)]
-        return f"next({body} for ({', '.join(names)},) in [({', '.join(arguments)},)])"
+        # a comprehension, not next(): an input may be called `next`, and only `_` names are the module's own
+        return f"[{body} for ({', '.join(names)},) in [({', '.join(arguments)},)]][0]"
     return code
 
 
