@@ -456,6 +456,8 @@ def test_it_unpickles_into_a_process_that_never_read_the_file(monkeypatch):
     monkeypatch.setattr(user_arrays, "_TRANSLATIONS", {})
     back = pickle.loads(data)
     assert sympy.sstr(back.result) == RESULTS["sum(normalize(W@x) * y)"]
+    with sympy.evaluate(False):  # the definition is translated here, first used inside a caller's evaluate(False)
+        assert np.allclose(back.evaluate(values), expected, rtol=1e-12)
     assert np.allclose(back.evaluate(values), expected, rtol=1e-12)
     assert r"\operatorname{normalize}" in back.to_latex()
     assert load(back.to_numpy())["check_gradient"]() < 1e-5

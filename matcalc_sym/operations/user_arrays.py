@@ -133,21 +133,26 @@ class ArrayFunction:
         """The NumPy shape of every name `field` may read under signature `index` (dimension symbols)."""
         from ..shapes import dimension
 
-        inputs, output = parse_signature(self.signatures[index])
+        inputs, _ = parse_signature(self.signatures[index])
         shapes = {slot: tuple(dimension(d) for d in part) for slot, part in zip(SLOTS, inputs)}
-        result = tuple(dimension(d) for d in output)
         if field.startswith(("vjp.", "jacobian.")):
-            shapes[RESULT] = result
+            shapes[RESULT] = self.result_shape(index)
         if field.startswith("vjp."):
-            shapes[UPSTREAM] = result
+            shapes[UPSTREAM] = self.result_shape(index)
         return shapes
+
+    def result_shape(self, index: int) -> tuple:
+        """The NumPy shape of the function's value under signature `index` (dimension symbols)."""
+        from ..shapes import dimension
+
+        return tuple(dimension(d) for d in parse_signature(self.signatures[index])[1])
 
     def expected_shape(self, field: str, index: int) -> tuple:
         """The NumPy shape `field`'s value must have: the result's, the slot's (a VJP), or the result's
         dimensions then the slot's (a Jacobian)."""
-        shapes = self.shapes(field, index)
         if field == "definition":
-            return self.shapes("vjp.u", index)[RESULT]
+            return self.result_shape(index)
+        shapes = self.shapes(field, index)
         slot = field.partition(".")[2]
         return shapes[slot] if field.startswith("vjp.") else shapes[RESULT] + shapes[slot]
 
@@ -260,16 +265,13 @@ def _explicit(recipe: ArrayFunction):
         from types import SimpleNamespace
 
         from ..expand import _Explicit
+        from ..shapes import dimension
 
         index = expr.params["signature"]
         found = translation(recipe, "definition", index)
         inputs, _ = parse_signature(recipe.signatures[index])
-        sizes = {}
-        for part, matrix in zip(inputs, values):
-            sizes.update(zip(part, matrix.shape))
-        from ..shapes import dimension
-
-        dims = {dimension(d): sympy.Integer(size) for d, size in sizes.items()}
+        dims = {dimension(d): sympy.Integer(size) for part, matrix in zip(inputs, values)
+                for d, size in zip(part, matrix.shape)}
         writer = _Explicit(SimpleNamespace(symbols={}, definitions={}), 1)
         for slot, matrix in zip(SLOTS, values):
             placeholder = found.placeholders[slot].xreplace(dims)
