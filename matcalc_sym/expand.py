@@ -227,7 +227,7 @@ def _numerically_equal(pairs) -> bool:
 
     left = [a for a, _ in pairs]
     right = [b for _, b in pairs]
-    free = sorted(set().union(*[(a - b).free_symbols for a, b in pairs]), key=str)
+    free = sorted(set().union(*[a.free_symbols | b.free_symbols for a, b in pairs]), key=str)  # a - b may cancel some
     rng = np.random.default_rng(0)
     points = rng.uniform(-2, 2, size=(POINTS, len(free)))
     with np.errstate(all="ignore"):

@@ -47,6 +47,8 @@ class FunctionSpec:
     #: the declared operation a ONE-argument call is instead: max(z) is the reduction amax (NumPy's
     #: np.max), while max(a, b) stays this element-wise function (np.maximum)
     reduction: str | None = None
+    #: a rules file's array function: its `operations.Operation`, this table's own (never process-wide)
+    operation: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class JacobianRule:
     explain: str = ""
     source: str = ""
     origin: str = ""
+    #: a rules file's array function: the `operations.Operation` whose form this rule names
+    operation: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def build_array(op: str, args: Sequence[sympy.Basic], table: RuleTable, shape: t
                 *, evaluate: bool = True, params: tuple = ()) -> sympy.Basic:
     """Array operations: a declared operation builds itself (`matcalc_sym.operations`), element-wise
     ones become `Elementwise`, and the operators `@` and `.T` matrix algebra."""
-    declared = operation(op)
+    declared = operation(op, table)
     if declared is not None and declared.build is not None:
         return declared.build(list(args), arg_shapes, shape, dict(params))
     if op == "transpose":

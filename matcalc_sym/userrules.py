@@ -11,7 +11,11 @@ file is neither. So before a user's rules join the table this module
    displays as itself and the user's rule is the one that fires (a
    definition without a rule stays a shorthand, expanded inline like `relu`);
 3. proves every rule of the file against `sympy.diff` of the definition
-   (`rulecheck.verify_rule`) and refuses a wrong one with its counter-example.
+   (`rulecheck.verify_rule`) and refuses a wrong one with its counter-example;
+4. turns each `[array_functions.NAME]` (a signature, a definition, and its
+   VJP and Jacobian as formulas) into an operation of this table alone
+   (`operations.user_arrays`), after translating every formula and proving
+   it against finite differences at random sizes (`arraycheck`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from .functions import resolve
 from .ruletable import (
     OPERATORS,
     SLOTS,
+    FunctionSpec,
+    JacobianRule,
     RuleFileError,
     RuleTable,
     compiled_template,
@@ -60,7 +66,7 @@ def load_user_table(paths: Sequence[str | Path]) -> RuleTable:
     table = load_table(parsed=tuple(files))  # the data validated here, not the files read a second time
     table = _with_user_functions(table, files)
     _prove(table, {origin for origin, _ in files})
-    return table
+    return _with_array_functions(table, files)
 
 
 def _read(path: Path) -> dict:
@@ -111,13 +117,14 @@ def _check_text(where: str, text: str, field: str) -> None:
 def _validate(origin: str, data: dict) -> None:
     arrays = set(data) & {"jacobian", "vjp"}
     if arrays:
-        raise RuleFileError(f"{origin}: [[{sorted(arrays)[0]}]] entries cannot be proven when the file is loaded; "
-                            "a rules file may hold [functions.NAME] and scalar [[rule]] entries (array rules "
-                            "for element-wise functions follow from the scalar rule)")
-    unknown = set(data) - {"functions", "rule"}
+        raise RuleFileError(f"{origin}: [[{sorted(arrays)[0]}]] entries cannot be proven when the file is loaded "
+                            "(they name forms written in Python); declare an array function with its derivatives "
+                            "as formulas under [array_functions.NAME] instead (array rules for element-wise "
+                            "functions follow from the scalar rule)")
+    unknown = set(data) - {"functions", "rule", "array_functions"}
     if unknown:
         raise RuleFileError(f"{origin}: unknown table(s) {', '.join(sorted(unknown))} "
-                            "(expected [functions.NAME] and [[rule]])")
+                            "(expected [functions.NAME], [[rule]] and [array_functions.NAME])")
     functions = data.get("functions", {})
     if not isinstance(functions, dict):
         raise RuleFileError(f"{origin}: [functions] must be a table of NAME = {{ ... }} entries")
@@ -133,6 +140,7 @@ def _validate(origin: str, data: dict) -> None:
     for index, entry in enumerate(rules, start=1):
         rule_id = entry.get("id") if isinstance(entry.get("id"), str) else f"#{index}"
         _validate_rule(f"{origin}: rule {rule_id!r}", entry, shipped, arities)
+    _validate_array_functions(origin, data.get("array_functions", {}), shipped, set(functions))
 
 
 def _validate_new_name(where: str, name, what: str, shipped: RuleTable) -> None:
@@ -309,3 +317,128 @@ def _prove(table: RuleTable, origins: set[str]) -> None:
         if not verdict.ok:
             raise RuleRejected(f"{rule.origin}: rule {rule.id!r} for {rule.op} refused: "
                                f"{verdict.counter_example()}")
+
+
+# -- array functions: [array_functions.NAME] ------------------------------------------------------------
+
+_ARRAY_FUNCTION_FIELDS = {"signature", "definition", "vjp", "jacobian", "explain", "source"}
+#: names a signature's dimensions cannot take: the formulas read them as something else
+_NOT_DIMENSIONS = {*SLOTS, "s", "G", "pi", "E"}
+
+
+def _validate_array_functions(origin: str, functions, shipped: RuleTable, scalar_names: set[str]) -> None:
+    if not isinstance(functions, dict):
+        raise RuleFileError(f"{origin}: [array_functions] must be a table of [array_functions.NAME] entries")
+    for name, spec in functions.items():
+        where = f"{origin}: array function {name!r}"
+        _validate_new_name(where, name, "an array function name", shipped)
+        if name in scalar_names:
+            raise RuleFileError(f"{where}: the file's [functions] has a {name!r} too")
+        _validate_array_function(where, spec)
+
+
+def _validate_array_function(where: str, spec) -> None:
+    """Types and slots of one entry; the formulas themselves are read when the table is built."""
+    from .operations.user_arrays import parse_signature, signature_problem
+
+    if not isinstance(spec, dict):
+        raise RuleFileError(f"{where}: must be a table with signature, definition and vjp.u (formulas in u, v, w)")
+    unknown = set(spec) - _ARRAY_FUNCTION_FIELDS
+    if unknown:
+        raise RuleFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))} "
+                            f"(expected {', '.join(sorted(_ARRAY_FUNCTION_FIELDS))})")
+    problem = signature_problem(spec.get("signature"), _NOT_DIMENSIONS)
+    if problem is not None:
+        raise RuleFileError(f"{where}: field 'signature': {problem}")
+    signature = spec["signature"]
+    slots = SLOTS[:len(parse_signature(signature)[0])] if signature != "same" else SLOTS[:1]
+    _formula_text(where, "definition", spec.get("definition"))
+    vjps = spec.get("vjp")
+    if not isinstance(vjps, dict) or set(vjps) != set(slots):
+        raise RuleFileError(f"{where}: field 'vjp' must give the vector-Jacobian product of every slot "
+                            f"({', '.join(f'vjp.{s}' for s in slots)}), in terms of {', '.join(slots)}, s and G")
+    jacobians = spec.get("jacobian", {})
+    if not isinstance(jacobians, dict) or not set(jacobians) <= set(slots):
+        raise RuleFileError(f"{where}: field 'jacobian' maps slots ({', '.join(slots)}) to formulas in "
+                            f"{', '.join(slots)} and s")
+    for kind, formulas in (("vjp", vjps), ("jacobian", jacobians)):
+        for slot, text in formulas.items():
+            _formula_text(where, f"{kind}.{slot}", text)
+    for key in ("explain", "source"):
+        if key in spec and not isinstance(spec[key], str):
+            raise RuleFileError(f"{where}: field '{key}' must be a string")
+
+
+def _formula_text(where: str, field: str, text) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise RuleFileError(f"{where}: field '{field}' must be a formula in the input language")
+
+
+def _with_array_functions(table: RuleTable, files: list[tuple[str, dict]]) -> RuleTable:
+    """Each [array_functions.NAME], translated and proven, as a function and rules of this table only."""
+    from .operations.user_arrays import ArrayFunction, call_class
+
+    functions, jacobians, vjps = dict(table.functions), [], []
+    for origin, data in files:
+        for name, spec in data.get("array_functions", {}).items():
+            where = f"{origin}: array function {name!r}"
+            if name in functions or name in table.aliases:
+                raise RuleFileError(f"{where}: another rules file already declares {name!r}")
+            recipe = ArrayFunction(name, spec["signature"], spec["definition"], tuple(sorted(spec["vjp"].items())),
+                                   tuple(sorted(spec.get("jacobian", {}).items())))
+            _translate_formulas(where, recipe)
+            _prove_array_function(where, recipe)
+            operation = call_class(recipe).declaration
+            functions[name] = FunctionSpec(name, (recipe.arity,), kind="matrix", signatures=recipe.signatures,
+                                           written_definition=recipe.definition, operation=operation)
+            lead = spec.get("explain") or name
+            source = spec.get("source", "")
+            call = f"s = {name}({', '.join(SLOTS[:recipe.arity])})"
+            single = recipe.arity == 1
+            for slot, text in recipe.vjps:
+                explain = (f"{lead}: ∂J/∂{slot} = {text}, with {call} and G = ∂J/∂s (from {origin}, checked "
+                           "against finite differences when it was loaded)")
+                vjps.append(JacobianRule(name if single else f"{name}-{slot}", name, f"vjp-{slot}", slot=slot,
+                                         explain=explain, source=source, origin=origin, operation=operation))
+            for slot, text in recipe.jacobians:
+                explain = (f"{lead}: ∂s/∂{slot} = {text}, with {call} (from {origin}, checked against finite "
+                           "differences when it was loaded)")
+                jacobians.append(JacobianRule(name if single else f"{name}-{slot}", name, f"jacobian-{slot}",
+                                              slot=slot, explain=explain, source=source, origin=origin,
+                                              operation=operation))
+    if not jacobians and not vjps:
+        return table
+    return dataclasses.replace(table, functions=functions, jacobians=(*jacobians, *table.jacobians),
+                               vjps=(*vjps, *table.vjps))
+
+
+def _translate_formulas(where: str, recipe) -> None:
+    """Every formula as the package reads it, under every signature: in the input language, reading only
+    the slots, s, G and the signature's dimensions, and of the shape the signature promises."""
+    from .operations.user_arrays import translation
+    from .shapes import show
+
+    for index, signature in enumerate(recipe.signatures):
+        for field in recipe.fields():
+            if not recipe.applies(field, index):
+                if recipe.signature != "same":
+                    raise RuleFileError(f"{where}: field '{field}': forward mode's Jacobians are of vectors; "
+                                        f"{signature} has a matrix (the VJP serves reverse mode)")
+                continue
+            text = recipe.formula(field)
+            try:
+                found = translation(recipe, field, index)
+            except MatcalcError as exc:
+                raise RuleFileError(f"{where}: field '{field}' = {text!r}: {exc}") from None
+            expected = recipe.expected_shape(field, index)
+            if tuple(found.shape) != tuple(expected):
+                raise RuleFileError(f"{where}: field '{field}' = {text!r} has shape {show(found.shape)} for "
+                                    f"{signature}; it must be {show(expected)}")
+
+
+def _prove_array_function(where: str, recipe) -> None:
+    from .arraycheck import verify_array_function
+
+    failure = verify_array_function(recipe)
+    if failure is not None:
+        raise RuleRejected(f"{where} refused: {failure}")

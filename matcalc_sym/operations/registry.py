@@ -90,8 +90,11 @@ def register(op: Operation) -> Operation:
     return op
 
 
-def operation(name: str) -> Operation | None:
-    return REGISTRY.get(name)
+def operation(name: str, table=None) -> Operation | None:
+    """The declaration of `name`; a rules file's array function is found only in its own `table`
+    (its `FunctionSpec.operation`), never process-wide."""
+    own = getattr(table.function(name), "operation", None) if table is not None else None
+    return own if own is not None else REGISTRY.get(name)
 
 
 def of(expr) -> Operation | None:
@@ -100,7 +103,8 @@ def of(expr) -> Operation | None:
     from .calls import ArrayCall, ScalarCall
 
     if isinstance(expr, (ArrayCall, ScalarCall)):
-        return REGISTRY.get(expr.name)
+        own = getattr(expr, "declaration", None)  # a rules file's array function: its class carries it
+        return own if own is not None else REGISTRY.get(expr.name)
     for klass in type(expr).__mro__:
         op = _BY_CLASS.get(klass)
         if op is not None:
@@ -135,7 +139,7 @@ def find_rule(rules, match: str, operand_kinds: tuple[str, ...], slot: str):
 
 def form(rule, mode: str) -> Form:
     """The builder a rule names: `REGISTRY[rule.match]`'s Jacobian (forward) or VJP (reverse) form."""
-    op = REGISTRY.get(rule.match)
+    op = getattr(rule, "operation", None) or REGISTRY.get(rule.match)  # a rules file's rule carries its own
     forms = {} if op is None else (op.jacobians if mode == "forward" else op.vjps)
     if rule.form not in forms:
         raise DeriveError(f"rule {rule.id!r} ({rule.origin}) names the form {rule.form!r}, which operation "
