@@ -77,6 +77,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "trace": _needs_matrix(np.trace), "det": _needs_matrix(np.linalg.det), "logdet": _needs_matrix(logdet),
         "inv": _needs_matrix(np.linalg.inv), "norm": np.linalg.norm, "norm1": lambda a: np.sum(np.abs(a)),
         "diag": np.diag, "outer": np.outer, "eye": lambda k: np.eye(_size(k)), "ones": lambda k: np.ones(_size(k)),
+        "transpose": np.transpose,
     }
 
 
@@ -109,6 +110,7 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "sum": lambda a, **k: np.sum(a, **k) if isinstance(a, np.ndarray) else a,
         "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
         "dot": lambda a, b: np.dot(a, b),
+        "transpose": lambda a: np.transpose(a) if isinstance(a, np.ndarray) else a,
         "softmax": lambda x, axis=None: _precise_softmax(np, ctx, x, axis),
     })
     return table

@@ -43,6 +43,7 @@ TEMPLATES: dict[str, str] = {
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
     "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
     "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
+    "transpose": "_np.transpose({0})",
 }
 TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
