@@ -67,7 +67,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "acoth": lambda x: np.arctanh(1 / x), "asech": lambda x: np.arccosh(1 / x),
         "acsch": lambda x: np.arcsinh(1 / x),
         "exp": np.exp, "log": log, "log2": np.log2, "log10": np.log10,
-        "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs, "sign": np.sign,
+        "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs, "sign": np.sign, "clip": np.clip,
         "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(0, x),
         "max": np.maximum, "min": np.minimum,
         "erf": vectorized(math.erf), "erfc": vectorized(math.erfc),
@@ -104,6 +104,7 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
     table.update({
         "log": each(log), "log2": each(lambda x: ctx.log(x, 2)), "log10": each(ctx.log10),
         "cbrt": each(cbrt), "abs": each(abs), "sign": each(ctx.sign),
+        "clip": each(lambda x, lo, hi: _precise_min(_precise_max(x, lo), hi)),
         "sigmoid": each(lambda x: 1 / (1 + ctx.exp(-x))),
         "relu": each(lambda x: _precise_max(0, x)), "max": each(_precise_max), "min": each(_precise_min),
         "where": each(lambda c, a, b: a if c else b),

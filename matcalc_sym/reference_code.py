@@ -32,7 +32,7 @@ TEMPLATES: dict[str, str] = {
     "asinh": "_np.arcsinh({0})", "acosh": "_np.arccosh({0})", "atanh": "_np.arctanh({0})",
     "acoth": "_np.arctanh(1.0 / {0})", "asech": "_np.arccosh(1.0 / {0})", "acsch": "_np.arcsinh(1.0 / {0})",
     "exp": "_np.exp({0})", "log": "_np.log({0})", "log2": "_np.log2({0})", "log10": "_np.log10({0})",
-    "sqrt": "_np.sqrt({0})", "cbrt": "_np.cbrt({0})", "abs": "_np.abs({0})", "sign": "_np.sign({0})",
+    "sqrt": "_np.sqrt({0})", "cbrt": "_np.cbrt({0})", "abs": "_np.abs({0})", "sign": "_np.sign({0})", "clip": "_np.clip({0}, {1}, {2})",
     "sigmoid": "(1.0 / (1.0 + _np.exp(-{0})))", "relu": "_np.maximum(0.0, {0})",
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
