@@ -77,7 +77,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "trace": _needs_matrix(np.trace), "det": _needs_matrix(np.linalg.det), "logdet": _needs_matrix(logdet),
         "inv": _needs_matrix(np.linalg.inv), "norm": np.linalg.norm, "norm1": lambda a: np.sum(np.abs(a)),
         "diag": np.diag, "outer": np.outer, "eye": lambda k: np.eye(_size(k)), "ones": lambda k: np.ones(_size(k)),
-        "transpose": np.transpose,
+        "transpose": np.transpose, "matrix_power": _needs_matrix(lambda a, k: np.linalg.matrix_power(a, _whole(k))),
     }
 
 
@@ -142,13 +142,21 @@ def _loggamma(t):
 
 
 def _needs_matrix(function):
-    def apply(a):
+    def apply(a, *more):
         import numpy as np
 
         if np.ndim(a) != 2:
             raise ReferenceError("a matrix function of something that is not a matrix")
-        return function(a)
+        return function(a, *more)
     return apply
+
+
+def _whole(k) -> int:
+    """A power written as a number (the text's 3 reaches NumPy as 3.0)."""
+    value = float(k)
+    if value != int(value):
+        raise ReferenceError(f"matrix_power takes a whole number, not {k}")
+    return int(value)
 
 
 def _size(k) -> int:

@@ -43,7 +43,7 @@ TEMPLATES: dict[str, str] = {
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
     "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
     "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
-    "transpose": "_np.transpose({0})",
+    "transpose": "_np.transpose({0})", "matrix_power": "_np.linalg.matrix_power({0}, int({1}))",
 }
 TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
@@ -65,6 +65,12 @@ def _loggamma(t):
 def _softmax(x, axis=None):
     shifted = _np.exp(x - _np.max(x, axis=axis, keepdims=True))
     return shifted / _np.sum(shifted, axis=axis, keepdims=True)
+
+
+def _matrix_power_vjp(x, g, k):
+    """The vector-Jacobian product of matrix_power(x, k): sum over i of (x.T)^i g (x.T)^(k-1-i)."""
+    powers = [_np.linalg.matrix_power(x.T, i) for i in range(k)]
+    return sum(powers[i] @ g @ powers[k - 1 - i] for i in range(k))
 
 
 def _logdet(a):
