@@ -328,6 +328,8 @@ class _Explicit:
         if isinstance(dim, sympy.Symbol):
             self.dims.setdefault(dim, self.size)
             return self.size
+        if not dim.is_Integer:  # a product of dimensions (kron's m·n): each factor is `size`
+            return int(dim.xreplace({d: self.size for d in dim.free_symbols}))
         return int(dim)
 
     def matrix(self, expr) -> sympy.Matrix:
