@@ -78,6 +78,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "inv": _needs_matrix(np.linalg.inv), "norm": np.linalg.norm, "norm1": lambda a: np.sum(np.abs(a)),
         "diag": np.diag, "outer": np.outer, "eye": lambda k: np.eye(_size(k)), "ones": lambda k: np.ones(_size(k)),
         "transpose": np.transpose, "matrix_power": _needs_matrix(lambda a, k: np.linalg.matrix_power(a, _whole(k))),
+        "kron": np.kron,
     }
 
 

@@ -43,7 +43,7 @@ TEMPLATES: dict[str, str] = {
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
     "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
     "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
-    "transpose": "_np.transpose({0})", "matrix_power": "_np.linalg.matrix_power({0}, int({1}))",
+    "transpose": "_np.transpose({0})", "matrix_power": "_np.linalg.matrix_power({0}, int({1}))", "kron": "_np.kron({0}, {1})",
 }
 TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
@@ -71,6 +71,18 @@ def _matrix_power_vjp(x, g, k):
     """The vector-Jacobian product of matrix_power(x, k): sum over i of (x.T)^i g (x.T)^(k-1-i)."""
     powers = [_np.linalg.matrix_power(x.T, i) for i in range(k)]
     return sum(powers[i] @ g @ powers[k - 1 - i] for i in range(k))
+
+
+def _kron_vjp_left(g, b):
+    """The adjoint of A in kron(A, B): entry (i, j) is block (i, j) of g summed against b."""
+    r, s = b.shape
+    return _np.einsum("ikjl,kl->ij", g.reshape(g.shape[0] // r, r, g.shape[1] // s, s), b)
+
+
+def _kron_vjp_right(g, a):
+    """The adjoint of B in kron(A, B): the blocks of g weighted by the entries of a."""
+    p, q = a.shape
+    return _np.einsum("ikjl,ij->kl", g.reshape(p, g.shape[0] // p, q, g.shape[1] // q), a)
 
 
 def _logdet(a):

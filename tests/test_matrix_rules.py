@@ -42,6 +42,9 @@ EXAMPLES = {
     "outer-left": ("sum(sin(outer(u, v)))", "u"),
     "outer-right": ("sum(sin(outer(u, v)))", "v"),
     "softmax": ("sum(softmax(C, axis=1) * tanh(C))", "C"),
+    "kron-left": ("sum(sin(kron(C, B)))", "C"),
+    "kron-right": ("sum(sin(kron(C, B)))", "B"),
+    "matrix-power": ("sum(sin(matrix_power(B, 3)))", "B"),
 }
 
 

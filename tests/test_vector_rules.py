@@ -25,6 +25,8 @@ EXAMPLES = {
     "norm": ("norm(w)", "w", {"w": "n"}),
     "norm1": ("norm1(w)", "w", {"w": "n"}),
     "softmax": ("softmax(w)", "w", {"w": "n"}),
+    "kron-left": ("kron(w, x)", "w", {"w": "n", "x": "n"}),
+    "kron-right": ("kron(w, x)", "x", {"w": "n", "x": "n"}),
 }
 RNG = np.random.default_rng(11)
 VALUES = {"w": RNG.normal(size=4), "x": RNG.normal(size=4), "z": 0.3, "X": RNG.normal(size=(3, 4))}
