@@ -52,14 +52,16 @@ def _shape(arg_shapes, params):
     return matrix
 
 
-def literal_power(value) -> int:
+def literal_power(value, base=None) -> int:
     """The power as a Python int, or a ShapeError saying what is accepted."""
     if not isinstance(value, sympy.Integer):
-        raise ShapeError(f"matrix_power(): the power must be a whole number written in the text, got {value}")
+        shown = f"{float(value):g}" if value.is_Number else str(value)
+        raise ShapeError(f"matrix_power(): the power must be a whole number written in the text, got {shown}")
     k = int(value)
     if k < 0:
-        raise ShapeError(f"matrix_power(): the power {k} is negative; for a power of the inverse write "
-                         f"matrix_power(inv(X), {-k})")
+        name = base.name if isinstance(base, sympy.MatrixSymbol) else "X"
+        inverse = f"inv({name})" if k == -1 else f"matrix_power(inv({name}), {-k})"
+        raise ShapeError(f"matrix_power(): the power {k} is negative (NumPy would invert); write {inverse}")
     if k > MAX_POWER:
         raise ShapeError(f"matrix_power(): the power {k} is above {MAX_POWER} (its derivative has one term "
                          "per factor)")
@@ -69,7 +71,7 @@ def literal_power(value) -> int:
 def _build(args, arg_shapes, shape, params):
     """Xᵏ; X⁰ is I and X¹ is X, as NumPy computes them (and as they should read)."""
     matrix, exponent = args
-    return power(matrix, literal_power(exponent))
+    return power(matrix, literal_power(exponent, matrix))
 
 
 def _value(np, values, expr):
