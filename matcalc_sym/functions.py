@@ -78,7 +78,9 @@ class clip(sympy.Function):  # noqa: N801 - NumPy's name
         return self.definition()._eval_evalf(prec)
 
     def _eval_is_real(self):
-        return sympy.fuzzy_and(a.is_real for a in self.args)
+        from sympy.core.logic import fuzzy_and
+
+        return fuzzy_and(a.is_real for a in self.args)
 
     def _latex(self, printer, exp=None):
         body = rf"\operatorname{{clip}}\left({', '.join(printer._print(a) for a in self.args)}\right)"
