@@ -107,7 +107,7 @@ def _needs_parens(factor) -> bool:
     if isinstance(factor, sympy.Add):
         return True
     if isinstance(factor, Elem):
-        return isinstance(factor.array, (sympy.MatMul, sympy.MatAdd)) or (
+        return isinstance(factor.array, (sympy.MatMul, sympy.MatAdd, sympy.KroneckerProduct)) or (
             isinstance(factor.array, Elementwise) and isinstance(factor.array.body, (sympy.Add, sympy.Mul)))
     return False
 

@@ -227,7 +227,8 @@ def _numerically_equal(pairs) -> bool:
 
     left = [a for a, _ in pairs]
     right = [b for _, b in pairs]
-    free = sorted(set().union(*[a.free_symbols | b.free_symbols for a, b in pairs]), key=str)  # a - b may cancel some
+    free = sorted(set().union(*[a.free_symbols | b.free_symbols for a, b in pairs]), key=str)  # not of a − b:
+    # what cancels there (A₁₁X₂₁ on both sides) is still read by each side's own code
     rng = np.random.default_rng(0)
     points = rng.uniform(-2, 2, size=(POINTS, len(free)))
     with np.errstate(all="ignore"):
@@ -259,12 +260,19 @@ def _values(expressions: list, free: list, points):
     import numpy as np
 
     try:
-        function = sympy.lambdify(free, expressions, modules="numpy", cse=True)
+        function = sympy.lambdify(free, expressions, modules=[{"DiracDelta": _dirac_delta}, "numpy"], cse=True)
         rows = [[_complex(v) for v in function(*point)] for point in points]
     except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, one entry at a time
         functions = [sympy.lambdify(free, e, modules="mpmath") for e in expressions]
         rows = [[_guarded(f, point) for f in functions] for point in points]
     return np.array(rows, dtype=complex)
+
+
+def _dirac_delta(x, *order):
+    """sympy.diff(sign(x)) is 2·DiracDelta(x): 0 wherever it is compared, undefined at 0 itself."""
+    import numpy as np
+
+    return np.where(np.asarray(x) == 0, np.nan, 0.0)
 
 
 def _guarded(function, point) -> complex:
@@ -328,6 +336,8 @@ class _Explicit:
         if isinstance(dim, sympy.Symbol):
             self.dims.setdefault(dim, self.size)
             return self.size
+        if not dim.is_Integer:  # a product of dimensions (kron's m·n): each factor is `size`
+            return int(dim.xreplace({d: self.size for d in dim.free_symbols}))
         return int(dim)
 
     def matrix(self, expr) -> sympy.Matrix:

@@ -44,8 +44,57 @@ class sigmoid(sympy.Function):  # noqa: N801 - SymPy names functions in lower ca
         return f"(1/(1 + {printer._module_format('numpy.exp')}(-({arg}))))"
 
 
+class clip(sympy.Function):  # noqa: N801 - NumPy's name
+    """np.clip(x, lo, hi) = min(max(x, lo), hi): x held inside [lo, hi], element by element.
+
+    A function of its own so a step reads clip(x, −1, 1) and its rule (slope 1
+    inside, 0 outside) fires, instead of a max and a min; its derivative for
+    SymPy (what rules are proven against) comes from that definition.
+    """
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, x, lo, hi):  # safe: SymPy's automatic-evaluation hook, not Python's eval
+        if x.is_number and lo.is_number and hi.is_number:
+            return sympy.Min(sympy.Max(x, lo), hi)
+        return None
+
+    def definition(self) -> sympy.Expr:
+        x, lo, hi = self.args
+        return sympy.Min(sympy.Max(x, lo), hi)
+
+    def fdiff(self, argindex: int = 1):
+        slot = sympy.Dummy("t", real=True)
+        args = list(self.args)
+        at = args[argindex - 1]
+        args[argindex - 1] = slot
+        return sympy.diff(sympy.Min(sympy.Max(args[0], args[1]), args[2]), slot).xreplace({slot: at})
+
+    def _eval_rewrite_as_Min(self, x, lo, hi, **kwargs):
+        return sympy.Min(sympy.Max(x, lo), hi)
+
+    def _eval_evalf(self, prec):
+        return self.definition()._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        from sympy.core.logic import fuzzy_and
+
+        return fuzzy_and(a.is_real for a in self.args)
+
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{clip}}\left({', '.join(printer._print(a) for a in self.args)}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"clip({', '.join(printer._print(a) for a in self.args)})"
+
+    def _numpycode(self, printer):
+        return f"{printer._module_format('numpy.clip')}({', '.join(printer._print(a) for a in self.args)})"
+
+
 #: names the rules tables may give in `sympy = "..."` besides SymPy's own functions
-CUSTOM = {"sigmoid": sigmoid}
+CUSTOM = {"sigmoid": sigmoid, "clip": clip}
 #: SymPy callables that are helpers returning other classes, not Function subclasses
 HELPERS = {"sqrt": sympy.sqrt, "cbrt": sympy.cbrt}
 

@@ -90,6 +90,8 @@ def _environment(values: Mapping[str, Any], symbols: Mapping[str, sympy.Basic]) 
     for name, symbol in symbols.items():
         if name in values:
             env[symbol] = _as_input(name, symbol, values[name], dims)
+            if isinstance(symbol, sympy.Symbol) and symbol.is_integer and symbol.is_positive:
+                dims.setdefault(symbol, int(values[name]))  # a dimension given as a number sizes m·n too
     return env, dims
 
 
@@ -110,6 +112,8 @@ def _as_input(name: str, symbol, value, dims: dict) -> Any:
         if isinstance(dim, int):
             if dim != size:
                 raise DeriveError(f"evaluate: {name} should have shape {symbol.shape}, got {array.shape}")
+        elif not isinstance(dim, sympy.Symbol):
+            continue  # a product of dimensions (kron's m·n): fixed by its factors, not by this array
         elif dims.setdefault(dim, size) != size:
             raise DeriveError(f"evaluate: {name} has {size} where {dim} = {dims[dim]} elsewhere")
     return array
@@ -117,10 +121,11 @@ def _as_input(name: str, symbol, value, dims: dict) -> Any:
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _axes(symbol) -> tuple | None:
-    """A matrix symbol's dimensions, each a whole number or the dimension symbol; None for a scalar."""
+    """A matrix symbol's dimensions, each a whole number, the dimension symbol, or an expression in
+    them (m·n); None for a scalar."""
     if not isinstance(symbol, sympy.MatrixSymbol):
         return None
-    return tuple(dim if isinstance(dim, sympy.Symbol) else int(dim) for dim in symbol.shape)
+    return tuple(int(dim) if dim.is_Integer else dim for dim in symbol.shape)
 
 
 def _require(run: Run, exprs: Iterable[sympy.Basic]) -> None:

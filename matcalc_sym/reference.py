@@ -73,7 +73,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "acoth": lambda x: np.arctanh(1 / x), "asech": lambda x: np.arccosh(1 / x),
         "acsch": lambda x: np.arcsinh(1 / x),
         "exp": np.exp, "log": log, "log2": np.log2, "log10": np.log10,
-        "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs,
+        "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs, "sign": np.sign, "clip": np.clip,
         "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(0, x),
         "max": extremum(np.max, np.maximum), "min": extremum(np.min, np.minimum),
         "erf": vectorized(math.erf), "erfc": vectorized(math.erfc),
@@ -83,6 +83,8 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "trace": _needs_matrix(np.trace), "det": _needs_matrix(np.linalg.det), "logdet": _needs_matrix(logdet),
         "inv": _needs_matrix(np.linalg.inv), "norm": np.linalg.norm, "norm1": lambda a: np.sum(np.abs(a)),
         "diag": np.diag, "outer": np.outer, "eye": lambda k: np.eye(_size(k)), "ones": lambda k: np.ones(_size(k)),
+        "transpose": np.transpose, "matrix_power": _needs_matrix(lambda a, k: np.linalg.matrix_power(a, _whole(k))),
+        "kron": np.kron,
     }
 
 
@@ -112,7 +114,8 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
     table = {name: each(getattr(ctx, name)) for name in names}
     table.update({
         "log": each(log), "log2": each(lambda x: ctx.log(x, 2)), "log10": each(ctx.log10),
-        "cbrt": each(cbrt), "abs": each(abs),
+        "cbrt": each(cbrt), "abs": each(abs), "sign": each(ctx.sign),
+        "clip": each(lambda x, lo, hi: _precise_min(_precise_max(x, lo), hi)),
         "sigmoid": each(lambda x: 1 / (1 + ctx.exp(-x))),
         "relu": each(lambda x: _precise_max(0, x)),
         "max": lambda *a, **k: reduction(np.max)(a[0], **k) if len(a) == 1 else each(_precise_max)(*a),
@@ -124,6 +127,7 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "sum": lambda a, **k: np.sum(a, **k) if isinstance(a, np.ndarray) else a,
         "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
         "dot": lambda a, b: np.dot(a, b),
+        "transpose": lambda a: np.transpose(a) if isinstance(a, np.ndarray) else a,
         "softmax": lambda x, axis=None: _precise_softmax(np, ctx, x, axis),
     })
     return table
@@ -163,13 +167,21 @@ def _loggamma(t):
 
 
 def _needs_matrix(function):
-    def apply(a):
+    def apply(a, *more):
         import numpy as np
 
         if np.ndim(a) != 2:
             raise ReferenceError("a matrix function of something that is not a matrix")
-        return function(a)
+        return function(a, *more)
     return apply
+
+
+def _whole(k) -> int:
+    """A power written as a number (the text's 3 reaches NumPy as 3.0)."""
+    value = float(k)
+    if value != int(value):
+        raise ReferenceError(f"matrix_power takes a whole number, not {k}")
+    return int(value)
 
 
 def _size(k) -> int:

@@ -43,7 +43,7 @@ TEMPLATES: dict[str, str] = {
     "asinh": "_np.arcsinh({0})", "acosh": "_np.arccosh({0})", "atanh": "_np.arctanh({0})",
     "acoth": "_np.arctanh(1.0 / {0})", "asech": "_np.arccosh(1.0 / {0})", "acsch": "_np.arcsinh(1.0 / {0})",
     "exp": "_np.exp({0})", "log": "_np.log({0})", "log2": "_np.log2({0})", "log10": "_np.log10({0})",
-    "sqrt": "_np.sqrt({0})", "cbrt": "_np.cbrt({0})", "abs": "_np.abs({0})",
+    "sqrt": "_np.sqrt({0})", "cbrt": "_np.cbrt({0})", "abs": "_np.abs({0})", "sign": "_np.sign({0})", "clip": "_np.clip({0}, {1}, {2})",
     "sigmoid": "(1.0 / (1.0 + _np.exp(-{0})))", "relu": "_np.maximum(0.0, {0})",
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
@@ -58,6 +58,7 @@ TEMPLATES: dict[str, str] = {
     "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
     # the subscripts pass reference.einsum_subscripts first: lowercase letters, ',' and '->' only
     "einsum": "_np.einsum({subscripts}, {operands})",
+    "transpose": "_np.transpose({0})", "matrix_power": "_np.linalg.matrix_power({0}, int({1}))", "kron": "_np.kron({0}, {1})",
 }
 TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
@@ -94,6 +95,24 @@ def _selection(size, start, stop, step, transposed):
     matrix = _np.zeros((len(rows), int(size)))
     matrix[_np.arange(len(rows)), rows] = 1.0
     return matrix.T if transposed else matrix
+
+
+def _matrix_power_vjp(x, g, k):
+    """The vector-Jacobian product of matrix_power(x, k): sum over i of (x.T)^i g (x.T)^(k-1-i)."""
+    powers = [_np.linalg.matrix_power(x.T, i) for i in range(k)]
+    return sum(powers[i] @ g @ powers[k - 1 - i] for i in range(k))
+
+
+def _kron_vjp_left(g, b):
+    """The adjoint of A in kron(A, B): entry (i, j) is block (i, j) of g summed against b."""
+    r, s = b.shape
+    return _np.einsum("ikjl,kl->ij", g.reshape(g.shape[0] // r, r, g.shape[1] // s, s), b)
+
+
+def _kron_vjp_right(g, a):
+    """The adjoint of B in kron(A, B): the blocks of g weighted by the entries of a."""
+    p, q = a.shape
+    return _np.einsum("ikjl,ij->kl", g.reshape(p, g.shape[0] // p, q, g.shape[1] // q), a)
 
 
 def _logdet(a):

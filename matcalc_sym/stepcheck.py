@@ -106,9 +106,11 @@ def _array_step(step, number: int, definition, rng) -> str | None:
     if step.lhs.denominator not in symbols:
         return None
     dims = _dimensions(symbols, rng)
+    symbols.update({dim.name: dim for dim in dims})  # sizes an array of shape m·n cannot tell
     compared = 0
     for _ in range(10):
-        values = {name: _sample(symbol, dims, rng) for name, symbol in symbols.items()}
+        values = {name: dims[symbol] if symbol in dims else _sample(symbol, dims, rng)
+                  for name, symbol in symbols.items()}
         try:
             expected = _jacobian(definition, values, symbols, step.lhs.denominator)
             got = np.atleast_2d(np.asarray(evaluate_expression(step.rhs, values, symbols), dtype=float))
@@ -154,6 +156,7 @@ def _backprop_step(step, number: int, definitions: dict, rng) -> str | None:
         if dim.is_integer and dim.is_positive:  # a dimension used as a number, as in sum(x)/n
             symbols[dim.name] = dim
             dims.setdefault(dim, int(rng.integers(2, 4)))
+    symbols.update({dim.name: dim for dim in dims})  # sizes an array of shape m·n cannot tell
     compared = 0
     for _ in range(10):
         values = {n: dims[symbol] if symbol in dims else _sample(symbol, dims, rng) for n, symbol in symbols.items()}

@@ -49,6 +49,9 @@ EXAMPLES = {
     "standard-deviation": ("std(B)", "B"),
     "index-vector": ("sum(tanh(x[:1])) * x[-1]", "x"),
     "index-matrix": ("sum(tanh(C[0]) * w) + C[-1, -1] * sum(C[:, 0])", "C"),
+    "kron-left": ("sum(sin(kron(C, B)))", "C"),
+    "kron-right": ("sum(sin(kron(C, B)))", "B"),
+    "matrix-power": ("sum(sin(matrix_power(B, 3)))", "B"),
 }
 
 

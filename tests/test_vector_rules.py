@@ -31,6 +31,8 @@ EXAMPLES = {
     "variance": ("var(w, ddof=1)", "w", {"w": "n"}),
     "standard-deviation": ("std(w*x)", "w", {"w": "n", "x": "n"}),
     "index-vector": ("sin(w[:1]) * w[-1]", "w", {"w": "n"}),
+    "kron-left": ("kron(w, x)", "w", {"w": "n", "x": "n"}),
+    "kron-right": ("kron(w, x)", "x", {"w": "n", "x": "n"}),
 }
 RNG = np.random.default_rng(11)
 VALUES = {"w": RNG.normal(size=4), "x": RNG.normal(size=4), "z": 0.3, "X": RNG.normal(size=(3, 4))}

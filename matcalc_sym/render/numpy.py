@@ -270,10 +270,21 @@ def _declared(symbol, name: str, derivation) -> tuple:
     if name in derivation.declared_shapes:
         return tuple(dimension(d) for d in derivation.declared_shapes[name])
     if isinstance(symbol, AdjointMatrix) and derivation.output_shape:
-        return tuple(dimension(d) for d in derivation.output_shape)
+        return tuple(_product_of_dimensions(d) for d in derivation.output_shape)
     if symbol is None or not is_array(symbol):
         return ()
     return tuple(symbol.shape)
+
+
+def _product_of_dimensions(text: str):
+    """A dimension as `str` wrote it: n, 3, or a product of them (m*n, n**2, 2*n) for kron's shapes."""
+    from ..shapes import dimension
+
+    factors = []
+    for factor in text.replace("**", "^").split("*"):
+        base, _, exponent = factor.partition("^")
+        factors.append(dimension(base) ** int(exponent or 1))
+    return sympy.Mul(*factors)
 
 
 def _inert(text: str, limit: int = _DOC_EXPRESSION_CHARS) -> str:
@@ -318,7 +329,13 @@ def _shape_lines(var: str, shape: tuple, names: _Names, dims_seen: set) -> list[
     lines = [f"    {var} = _np.asarray({var}, dtype=_np.float64)",
              f"    assert {var}.ndim == {len(shape)}, '{var} must have {len(shape)} dimension(s)'"]
     for axis, dim in enumerate(shape):
-        if isinstance(dim, sympy.Symbol):
+        if not isinstance(dim, (sympy.Symbol, sympy.Integer)):  # a product of dimensions (kron's m·n)
+            factors = _factors(dim)
+            if all(f.isdigit() or sympy.Symbol(f, integer=True, positive=True) in dims_seen for f in factors):
+                size = " * ".join(f if f.isdigit() else names.of(sympy.Symbol(f, integer=True, positive=True))
+                                  for f in factors)
+                lines.append(f"    assert {var}.shape[{axis}] == {size}, '{var}: axis {axis} must be {size}'")
+        elif isinstance(dim, sympy.Symbol):
             dim_name = names.add(dim, dim.name)
             if dim not in dims_seen:
                 dims_seen.add(dim)
@@ -425,8 +442,21 @@ def to_numpy(derivation) -> str:
 
 
 def _shape_entry(names: _Names, name: str, shape: tuple) -> str:
-    dims = [_quoted(names.of(d)) if isinstance(d, sympy.Symbol) else f"'{int(d)}'" for d in shape]
+    dims = [_quoted(names.of(d)) if isinstance(d, sympy.Symbol) else f"'{int(d)}'" if d.is_Integer
+            else "'" + "*".join(f if f.isdigit() else names.of(sympy.Symbol(f, integer=True, positive=True))
+                                for f in _factors(d)) + "'" for d in shape]
     return f"{_quoted(names.of(name))}: ({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+
+
+def _factors(dim) -> list[str]:
+    """A product of dimensions (kron's m·n, n², 2n) as its factors: whole numbers and dimension names."""
+    factors = []
+    for factor in sympy.Mul.make_args(dim):
+        base, exponent = factor.as_base_exp()
+        if not (base.is_Integer or isinstance(base, sympy.Symbol)) or not exponent.is_Integer or exponent < 1:
+            raise DeriveError(f"cannot export to NumPy: the dimension {dim} is not a product of dimensions")
+        factors += [str(int(base)) if base.is_Integer else base.name] * int(exponent)
+    return factors
 
 
 def _derivative_lines(printer: _Printer, derivation, names: _Names) -> list[str]:
@@ -479,7 +509,7 @@ def _verify(code: str) -> None:
 _CHECK = '''def _random_inputs(rng, size):
     inputs = {}
     for name, shape in SHAPES.items():
-        dims = tuple(size if not d.isdigit() else int(d) for d in shape)
+        dims = tuple(int(numpy.prod([size if not f.isdigit() else int(f) for f in d.split("*")])) for d in shape)
         if len(dims) == 2 and dims[0] == dims[1]:
             # square: strictly diagonally dominant, so invertible with a positive determinant, and not
             # symmetric, so a derivative transposed by mistake cannot pass
