@@ -54,8 +54,19 @@ def _numpy_functions(np) -> dict[str, Callable]:
         shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
         return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
+    def logsumexp(x, axis=None, keepdims=False):
+        # scipy.special.logsumexp: the largest entry taken out first, so exp never overflows
+        top = np.max(x, axis=axis, keepdims=True)
+        total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+        return total if keepdims else np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
+
+    def log_softmax(x, axis=None):
+        return x - logsumexp(x, axis=axis, keepdims=True)
+
     return {
-        "softmax": softmax,
+        "softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp,
+        "gelu": lambda x: x * (1 + vectorized(math.erf)(x / math.sqrt(2))) / 2,
+        "silu": lambda x: x / (1 + np.exp(-x)),
         "sin": np.sin, "cos": np.cos, "tan": np.tan,
         "cot": lambda x: 1 / np.tan(x), "sec": lambda x: 1 / np.cos(x), "csc": lambda x: 1 / np.sin(x),
         "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
@@ -110,6 +121,10 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
         "dot": lambda a, b: np.dot(a, b),
         "softmax": lambda x, axis=None: _precise_softmax(np, ctx, x, axis),
+        "logsumexp": lambda x, axis=None, keepdims=False: _precise_logsumexp(np, ctx, x, axis, keepdims),
+        "log_softmax": lambda x, axis=None: x - _precise_logsumexp(np, ctx, x, axis, True),
+        "gelu": each(lambda x: x * (1 + ctx.erf(x / ctx.sqrt(2))) / 2),
+        "silu": each(lambda x: x / (1 + ctx.exp(-x))),
     })
     return table
 
@@ -117,6 +132,17 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
 def _precise_softmax(np, ctx, x, axis):
     exps = np.vectorize(ctx.exp, otypes=[object])(x)
     return exps / np.sum(exps, axis=axis, keepdims=True)
+
+
+def _precise_logsumexp(np, ctx, x, axis, keepdims):
+    """log Σ exp to 30 digits (no shift needed: mpmath's exponents do not overflow)."""
+    if not isinstance(x, np.ndarray):
+        return x
+    exps = np.vectorize(ctx.exp, otypes=[object])(x)
+    total = np.vectorize(ctx.log, otypes=[object])(np.sum(exps, axis=axis, keepdims=True))
+    if keepdims:
+        return total
+    return np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
 
 
 def _precise_max(a, b):

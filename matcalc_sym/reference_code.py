@@ -37,7 +37,8 @@ TEMPLATES: dict[str, str] = {
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
-    "softmax": "_softmax({0}{kw})",
+    "softmax": "_softmax({0}{kw})", "log_softmax": "_log_softmax({0}{kw})", "logsumexp": "_logsumexp({0}{kw})",
+    "gelu": "_gelu({0})", "silu": "_silu({0})",
     "sum": "_np.sum({0}{kw})", "mean": "_np.mean({0}{kw})", "dot": "_np.dot({0}, {1})",
     "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
@@ -64,6 +65,27 @@ def _loggamma(t):
 def _softmax(x, axis=None):
     shifted = _np.exp(x - _np.max(x, axis=axis, keepdims=True))
     return shifted / _np.sum(shifted, axis=axis, keepdims=True)
+
+
+def _gelu(x):
+    """x·Φ(x), the exact GELU (erf, not the tanh approximation)."""
+    return x * (1.0 + _each(_math.erf, x / _math.sqrt(2.0))) / 2.0
+
+
+def _silu(x):
+    return x / (1.0 + _np.exp(-x))
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    top = _np.max(x, axis=axis, keepdims=True)
+    total = _np.log(_np.sum(_np.exp(x - top), axis=axis, keepdims=True)) + top
+    if keepdims:
+        return total
+    return _np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
+
+
+def _log_softmax(x, axis=None):
+    return x - _logsumexp(x, axis=axis, keepdims=True)
 
 
 def _logdet(a):

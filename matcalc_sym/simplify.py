@@ -118,6 +118,7 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     expr = _scalars_out(expr)
     expr = _scalars_out(flatten_elements(expr))
     expr = _fewer_transposes(expr)
+    expr = _negated_sums(expr)
     coefficient, core = split(expr)
     if core is not None and isinstance(coefficient, sympy.Piecewise) and not has_free_element(coefficient):
         return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
@@ -233,6 +234,24 @@ def _collect_coefficients(expr: sympy.Basic) -> sympy.Basic:
         return e
 
     return expr.replace(lambda e: isinstance(e, (sympy.Transpose, sympy.MatMul)), gather)
+
+
+def _negated_sums(expr: sympy.Basic) -> sympy.Basic:
+    """−(yᵀ − sum(y)·sᵀ) = sum(y)·sᵀ − yᵀ: a negative number multiplied into a sum of arrays, where
+    that leaves fewer minus signs."""
+    from .algebra import join, split
+
+    def negatives(terms) -> int:
+        return sum(1 for t in terms if split(t)[0].could_extract_minus_sign())
+
+    def distribute(e):
+        coefficient, core = split(e)
+        if not (coefficient.is_Number and coefficient < 0 and isinstance(core, sympy.MatAdd)):
+            return e
+        terms = [join(coefficient * c, m) for c, m in map(split, core.args)]
+        return sympy.MatAdd(*terms) if negatives(terms) < 1 + negatives(core.args) else e
+
+    return expr.replace(lambda e: isinstance(e, sympy.MatMul), distribute)
 
 
 def _transposes(expr) -> int:

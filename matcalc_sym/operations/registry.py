@@ -51,6 +51,15 @@ class Operation:
     * `jacobians` / `vjps`: forward-mode (numerator-layout Jacobian) and
       reverse-mode (vector-Jacobian product) forms, by the name the rules
       tables use.
+    * `composes`: (outer, inner) when outer(inner(z, **kw)) is this operation
+      of z with the same keywords (log(softmax(z)) is log_softmax(z)): the
+      translation reads the composition as this one operation, whose rules
+      are shorter than the chain through both.
+    * `detail(node)`: words a step adds about this application, such as the
+      axis it works along ("row-wise: over each of the N rows").
+    * `notes(graph, result)`: sentences about a finished result that the
+      operation knows how to read (softmax cross-entropy's s·Σy − y is the
+      classic s − y when Σy = 1).
     """
 
     name: str
@@ -69,6 +78,9 @@ class Operation:
     jacobians: Mapping[str, Form] = field(default_factory=dict)
     vjps: Mapping[str, Form] = field(default_factory=dict)
     shape: Callable | None = None
+    composes: tuple[str, str] | None = None
+    notes: Callable | None = None
+    detail: Callable | None = None
 
 
 REGISTRY: dict[str, Operation] = {}
@@ -117,6 +129,11 @@ def scalar_classes() -> tuple[type, ...]:
     from .calls import ScalarCall
 
     return (*(klass for klass in _BY_CLASS if not issubclass(klass, sympy.MatrixExpr)), ScalarCall)
+
+
+def composition(outer: str, inner: str) -> Operation | None:
+    """The operation that outer(inner(z)) is, if one is declared (log, softmax: log_softmax)."""
+    return next((op for op in REGISTRY.values() if op.composes == (outer, inner)), None)
 
 
 def find_rule(rules, match: str, operand_kinds: tuple[str, ...], slot: str):

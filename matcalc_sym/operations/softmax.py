@@ -22,6 +22,20 @@ def stored_axis(operand_shape: tuple, params: dict, name: str) -> int | None:
     return None if len(operand_shape) < 2 else axis
 
 
+def axis_words(node) -> str:
+    """Which entries one application normalizes (or combines), in words, for its step."""
+    shape = node.args[0].shape
+    if len(shape) < 2:
+        return f"over the {shape[0]} entries of the vector" if shape else "of one number"
+    axis = stored_axis(shape, dict(node.value or ()), node.op)
+    rows, cols = shape
+    if axis is None:
+        return f"over all {rows}·{cols} entries at once (no axis given)"
+    if axis == 1:
+        return f"row-wise (axis=1): over each of the {rows} rows, {cols} entries each"
+    return f"column-wise (axis=0): down each of the {cols} columns, {rows} entries each"
+
+
 def _shape(arg_shapes, params):
     stored_axis(arg_shapes[0], params, "softmax")  # refuses an axis out of range
     return arg_shapes[0]
@@ -61,10 +75,11 @@ def group_sum(array, axis: int | None):
 
 
 def _vjp(c):
-    """∂J/∂z = s ⊙ (G − Σ_group s ⊙ G)."""
+    """∂J/∂z = s ⊙ G − s ⊙ Σ_group s ⊙ G: s ⊙ (G − Σ s ⊙ G) multiplied out, so that when G divides by s
+    (the adjoint of log s) each term cancels on its own and cross-entropy's s·Σy − y appears."""
     s, grad, axis = c.symbol_of[c.node], c.grad, _axis_of(c)
     weighted = Elementwise(element_of(s) * element_of(grad), *s.shape)
-    return Elementwise(element_of(s) * (element_of(grad) - element_of(group_sum(weighted, axis))), *s.shape)
+    return Elementwise(element_of(weighted) - element_of(s) * element_of(group_sum(weighted, axis)), *s.shape)
 
 
 def _axis_of(c):
@@ -84,4 +99,5 @@ register(Operation(
     explicit=_explicit,
     jacobians={"diag-minus-outer": _jacobian},
     vjps={"softmax-vjp": _vjp},
+    detail=axis_words,
 ))
