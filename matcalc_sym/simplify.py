@@ -221,7 +221,7 @@ def _collect_coefficients(expr: sympy.Basic) -> sympy.Basic:
         if isinstance(e, sympy.MatMul):
             coefficient, factors = sympy.Integer(1), []
             for factor in e.args:
-                c, core = split(factor)
+                c, core = split(_sign_out(factor) if len(e.args) > 1 else factor)
                 coefficient *= c
                 if core is not None:
                     factors.extend(core.args if isinstance(core, sympy.MatMul) else [core])
@@ -252,6 +252,17 @@ def _negated_sums(expr: sympy.Basic) -> sympy.Basic:
         return sympy.MatAdd(*terms) if negatives(terms) < 1 + negatives(core.args) else e
 
     return expr.replace(lambda e: isinstance(e, sympy.MatMul), distribute)
+
+
+def _sign_out(factor):
+    """A factor −y of a matrix product as −1·y, so the sign joins the product's coefficient: 𝟙𝟙ᵀ(−Y) = −𝟙𝟙ᵀY."""
+    from .arrays import Elementwise
+
+    if isinstance(factor, Elementwise):
+        number, rest = factor.body.as_coeff_Mul()
+        if number == -1:
+            return sympy.MatMul(-1, Elementwise(rest, *factor.shape))
+    return factor
 
 
 def _transposes(expr) -> int:

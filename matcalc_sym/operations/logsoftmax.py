@@ -20,7 +20,7 @@ import sympy
 from ..arrays import Elementwise, Ones, element_of
 from .calls import ArrayCall
 from .registry import Operation, register
-from .softmax import axis_words, group_sum, stored_axis
+from .softmax import axis_words, cross_entropy_notes, group_sum, stored_axis
 
 
 def _shape(arg_shapes, params):
@@ -85,5 +85,6 @@ register(Operation(
     jacobians={"identity-minus-ones-softmax": _jacobian},
     vjps={"log-softmax-vjp": _vjp},
     detail=axis_words,
+    notes=cross_entropy_notes,
     composes=("log", "softmax"),
 ))

@@ -67,6 +67,9 @@ def _explicit(values, expr):
 def group_sum(array, axis: int | None):
     """Σ over each softmax group, broadcast back over it: an array of the group's total at every entry."""
     rows, cols = array.shape
+    number, rest = element_of(array).as_coeff_Mul()
+    if number.is_Number and number != 1:  # Σ(−y) = −Σy: a number comes out of the group's sum
+        return sympy.MatMul(number, group_sum(Elementwise(rest, rows, cols), axis))
     if axis is None:
         return Elementwise(ReduceSum(array), rows, cols)
     if axis == 1:
@@ -92,6 +95,99 @@ def _jacobian(c):
     return sympy.MatAdd(Diag(s), sympy.MatMul(-1, s, sympy.Transpose(s)))
 
 
+def _log_softmax_operand(node):
+    """The softmax logits' node when `node` is log_softmax(z) or log(softmax(z)), else None."""
+    if node.op == "log_softmax" or (node.op == "log" and len(node.args) == 1 and node.args[0].op == "softmax"):
+        return node if node.op == "log_softmax" else node.args[0]
+    return None
+
+
+def _targets(graph, wrt) -> list[tuple[sympy.Basic, object]]:
+    """(target symbol, the log-softmax or softmax node) for each input y in y ⊙ log softmax(z): cross-entropy."""
+    found = []
+    for node in graph.order:
+        if node.op != "mul" or len(node.args) != 2:
+            continue
+        for target, other in (node.args, reversed(node.args)):
+            normalized = _log_softmax_operand(other)
+            if target.op == "var" and target.shape and target.value not in wrt and normalized is not None:
+                found.append((graph.symbol_of[target], normalized))
+    return found
+
+
+def _unit_sums(expr, target):
+    """`expr` with every sum of the target's groups put to 1: sum(y) → 1, Y𝟙 → 𝟙 (rows), 𝟙ᵀY → 𝟙ᵀ (columns)."""
+    from ..arrays import OneMatrix, flatten_elements, is_array
+
+    rows, cols = target.shape
+
+    def summed(a, b) -> bool:
+        return (a == target and isinstance(b, OneMatrix)) or (isinstance(a, OneMatrix) and b == target)
+
+    def arrays_of(e) -> list:
+        return [a for a in e.args if is_array(a)]
+
+    def unit(e):
+        args, out = arrays_of(e), []
+        while args:
+            a = args.pop(0)
+            if args and summed(a, args[0]):
+                out.append(Ones(rows, 1) if a == target else Ones(1, cols))
+                args.pop(0)
+            else:
+                out.append(a)
+        scalars = [a for a in e.args if not is_array(a)]
+        if all(isinstance(a, OneMatrix) for a in out):
+            out = [Ones(out[0].shape[0], out[-1].shape[1])]
+        return sympy.MatMul(*scalars, *out) if scalars or len(out) > 1 else out[0]
+
+    def has_pair(e) -> bool:
+        arrays = arrays_of(e)
+        return any(summed(a, b) for a, b in zip(arrays, arrays[1:]))
+
+    replaced = expr.xreplace({ReduceSum(target): sympy.Integer(1)})
+    replaced = flatten_elements(replaced.replace(lambda e: isinstance(e, sympy.MatMul) and has_pair(e), unit))
+    return replaced.replace(lambda e: isinstance(e, Elementwise),
+                            lambda e: Elementwise(sympy.factor_terms(e.body), *e.shape))
+
+
+def _classic_note(target, normalized, derivative: str, classic) -> str:
+    """The note's words: which sums are put to 1 (the whole target, each row, each column), and the result."""
+    y, where = str(target), axis_words(normalized)
+    shape = normalized.args[0].shape
+    axis = stored_axis(shape, dict(normalized.value or ()), normalized.op) if len(shape) == 2 else None
+    if axis is None:
+        sums = f"sum({y}) stays in the result because nothing says the target {y} sums to 1"
+        premise = f"for a one-hot or probability target (sum({y}) = 1; the softmax is taken {where})"
+    else:
+        line = "row" if axis == 1 else "column"
+        ones = f"{y}·𝟙" if axis == 1 else f"𝟙ᵀ·{y}"
+        sums = f"{ones} (the sum of each {line} of {y}) stays in the result because nothing says each {line} sums to 1"
+        premise = f"for one-hot or probability {line}s of {y} (each sums to 1; the softmax is taken {where})"
+    return (f"{sums}; {premise} this is the classic softmax cross-entropy gradient s − {y}, "
+            f"{derivative} = {sympy.sstr(classic)}")
+
+
+def cross_entropy_notes(graph, results: dict) -> list[str]:
+    """The classic s − y, read off a cross-entropy gradient that holds the target's sums.
+
+    The tool cannot know that a target sums to 1, so its answer keeps sum(y)
+    (s·sum(y) − y); this note puts the sums to 1 and says which sums they
+    are, in words (the whole vector, or each row for axis=1).
+    """
+    from ..simplify import readable
+
+    notes = []
+    for name, result in results.items():
+        for target, normalized in _targets(graph, set(results)):
+            classic = _unit_sums(result, target)
+            if classic == result:
+                continue
+            classic = readable(classic)
+            notes.append(_classic_note(target, normalized, f"d{graph.output_symbol}/d{name}", classic))
+    return notes
+
+
 register(Operation(
     "softmax", keywords={"axis": None}, shape=_shape, build=_build,
     value=_value,
@@ -100,4 +196,5 @@ register(Operation(
     jacobians={"diag-minus-outer": _jacobian},
     vjps={"softmax-vjp": _vjp},
     detail=axis_words,
+    notes=cross_entropy_notes,
 ))
