@@ -195,7 +195,22 @@ def add(left, right):
         return transpose(add(row_vector(left), row_vector(right)))
     if _diagonal_like(left) and _diagonal_like(right):
         return Diag(add(_diagonal_vector(left), _diagonal_vector(right)))
+    common = _common_right_factor(lc, lm, rc, rm)
+    if common is not None:
+        return common
     return sympy.MatAdd(left, right)
+
+
+def _common_right_factor(lc, lm, rc, rm):
+    """aᵀX + bᵀX = (a + b)ᵀX: two rows times the same matrix are one row times it."""
+    if not (isinstance(lm, sympy.MatMul) and isinstance(rm, sympy.MatMul)) or lm.args[1:] != rm.args[1:]:
+        return None
+    first, second = lm.args[0], rm.args[0]
+    if not (is_row(first) and is_row(second)):
+        return None
+    a, b = row_vector(first), row_vector(second)
+    rows = transpose(Elementwise(lc * element_of(a) + rc * element_of(b), *a.shape))
+    return sympy.MatMul(rows, *lm.args[1:])
 
 
 def _diagonal_like(m) -> bool:

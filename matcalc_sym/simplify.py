@@ -158,10 +158,52 @@ def _simplify_body(body: sympy.Basic) -> sympy.Basic:
             body = _fold_cases(body)
         if any(isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixSymbol)
                for a in body.atoms(Elem) for e in sympy.preorder_traversal(a.array)):
-            return body  # SymPy's scalar rewrites do not all accept matrix sums inside an element
-        return readable(body)
+            # SymPy's scalar rewrites do not all accept matrix sums inside an element: only hidden ones
+            return _much_shorter(body, body)
+        return _much_shorter(body, readable(body))
     except (TypeError, ValueError, AttributeError):  # a rewrite SymPy cannot do here: keep the body
         return body
+
+
+def _much_shorter(body: sympy.Basic, kept: sympy.Basic) -> sympy.Basic:
+    """The body simplified as scalar algebra over its elements, when that at least halves it.
+
+    Each element (and each number made of whole arrays) is one real unknown
+    there, so σ(z)(1 − σ(z))·(−y/σ(z) + (1 − y)/(1 − σ(z))) becomes σ(z) − y.
+    A rewrite that only shuffles signs or factors is not worth a different
+    answer from the one the steps built, so only a large gain is taken.
+    """
+    from .scoped_fold import opaque_arrays
+
+    hidden, restore = opaque_arrays(body)
+    if not restore or tree_size(hidden, EXPANDABLE) > EXPANDABLE:
+        return kept
+    simpler = min([readable(hidden), readable(_as_sigmoid(hidden))], key=_cost)
+    if 2 * sympy.count_ops(simpler) > sympy.count_ops(hidden):
+        return kept
+    return simpler.xreplace(restore)
+
+
+def _as_sigmoid(expr: sympy.Basic) -> sympy.Basic:
+    """e^a/(1 + e^a) and 1/(1 + e^(−a)) written as σ(a), the logistic sigmoid they are (softplus' slope)."""
+    from .functions import sigmoid
+
+    def logistic(m):
+        for factor in m.args:
+            if not (factor.is_Pow and factor.exp == -1 and factor.base.is_Add and len(factor.base.args) == 2
+                    and 1 in factor.base.args):
+                continue
+            (power,) = [t for t in factor.base.args if t != 1]
+            if not isinstance(power, sympy.exp):
+                continue
+            rest = [f for f in m.args if f is not factor]
+            if power in rest:
+                rest.remove(power)
+                return sympy.Mul(sigmoid(power.args[0]), *rest)
+            return sympy.Mul(sigmoid(-power.args[0]), *rest)
+        return m
+
+    return expr.replace(lambda e: e.is_Mul, logistic)
 
 
 def _fold_cases(body: sympy.Basic) -> sympy.Basic:

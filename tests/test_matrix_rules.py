@@ -42,6 +42,8 @@ EXAMPLES = {
     "outer-left": ("sum(sin(outer(u, v)))", "u"),
     "outer-right": ("sum(sin(outer(u, v)))", "v"),
     "softmax": ("sum(softmax(C, axis=1) * tanh(C))", "C"),
+    "log-softmax": ("sum(log_softmax(C, axis=1) * tanh(C))", "C"),
+    "logsumexp": ("sum(logsumexp(C, axis=0) * x)", "C"),
 }
 
 

@@ -25,6 +25,8 @@ EXAMPLES = {
     "norm": ("norm(w)", "w", {"w": "n"}),
     "norm1": ("norm1(w)", "w", {"w": "n"}),
     "softmax": ("softmax(w)", "w", {"w": "n"}),
+    "log-softmax": ("log_softmax(w)", "w", {"w": "n"}),
+    "logsumexp": ("logsumexp(w)", "w", {"w": "n"}),
 }
 RNG = np.random.default_rng(11)
 VALUES = {"w": RNG.normal(size=4), "x": RNG.normal(size=4), "z": 0.3, "X": RNG.normal(size=(3, 4))}
@@ -58,6 +60,7 @@ PRODUCTS = [
     (Identity(n), X), (X, Identity(n)), (sympy.ZeroMatrix(n, n), X), (Diag(a), Diag(b)),
     (Ones(1, n), Diag(a)), (a.T, Diag(b)), (Diag(a), Ones(n, 1)), (Diag(a), b), (Ones(1, n), b), (a.T, b),
     (sympy.MatMul(3, Identity(n)), Diag(a)), (Diag(a), sympy.MatMul(Diag(b), X)),
+    (a.T, sympy.MatAdd(Identity(n), sympy.MatMul(-1, Ones(n, 1), b.T))),
 ]
 
 
