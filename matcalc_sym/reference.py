@@ -61,7 +61,9 @@ def _numpy_functions(np) -> dict[str, Callable]:
         return total if keepdims else np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
 
     def log_softmax(x, axis=None):
-        return x - logsumexp(x, axis=axis, keepdims=True)
+        # scipy.special.log_softmax: the maximum subtracted before anything else, so x − max stays exact
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
     return {
         "softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp,

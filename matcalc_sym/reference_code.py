@@ -85,7 +85,8 @@ def _logsumexp(x, axis=None, keepdims=False):
 
 
 def _log_softmax(x, axis=None):
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    shifted = x - _np.max(x, axis=axis, keepdims=True)
+    return shifted - _np.log(_np.sum(_np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _logdet(a):
