@@ -176,12 +176,22 @@ def _much_shorter(body: sympy.Basic, kept: sympy.Basic) -> sympy.Basic:
     from .scoped_fold import opaque_arrays
 
     hidden, restore = opaque_arrays(body)
-    if not restore or tree_size(hidden, EXPANDABLE) > EXPANDABLE:
-        return kept
-    simpler = min([readable(hidden), readable(_as_sigmoid(hidden))], key=_cost)
+    if not restore or not (hidden.is_Add or _divides_by_a_function(hidden)) \
+            or tree_size(hidden, EXPANDABLE) > EXPANDABLE or _has_large_power(hidden):
+        return kept  # nothing there to cancel: the body stays as the steps built it, at no cost
+    candidates = []
+    for start in (hidden, _as_sigmoid(hidden)):
+        cancelled = sympy.cancel(start) if _power_degree(start) <= CANCELLABLE_DEGREE else start
+        candidates += [start, cancelled, sympy.expand(cancelled), sympy.factor_terms(cancelled)]
+    simpler = min(candidates, key=_cost)
     if 2 * sympy.count_ops(simpler) > sympy.count_ops(hidden):
         return kept
     return simpler.xreplace(restore)
+
+
+def _divides_by_a_function(expr: sympy.Basic) -> bool:
+    """Whether `expr` divides by a sum or a function (1/σ(z), 1/(1 + e^z)): what a cancellation can remove."""
+    return any(p.exp.is_negative and not p.base.is_Symbol and not p.base.is_Number for p in expr.atoms(sympy.Pow))
 
 
 def _as_sigmoid(expr: sympy.Basic) -> sympy.Basic:
