@@ -159,12 +159,14 @@ def _classic_note(target, normalized, derivative: str, classic) -> str:
     if axis is None:
         sums = f"sum({y}) stays in the result because nothing says the target {y} sums to 1"
         premise = f"for a one-hot or probability target (sum({y}) = 1; the softmax is taken {where})"
+        classic_name = f"s − {y}"
     else:
         line = "row" if axis == 1 else "column"
         ones = f"{y}·𝟙" if axis == 1 else f"𝟙ᵀ·{y}"
         sums = f"{ones} (the sum of each {line} of {y}) stays in the result because nothing says each {line} sums to 1"
         premise = f"for one-hot or probability {line}s of {y} (each sums to 1; the softmax is taken {where})"
-    return (f"{sums}; {premise} this is the classic softmax cross-entropy gradient s − {y}, "
+        classic_name = f"s − y on every {line}"
+    return (f"{sums}; {premise} this is the classic softmax cross-entropy gradient {classic_name}: "
             f"{derivative} = {sympy.sstr(classic)}")
 
 
