@@ -68,7 +68,7 @@ def _softmax(x, axis=None):
 
 
 def _gelu(x):
-    """x·Φ(x), the exact GELU (erf, not the tanh approximation)."""
+    """x * Phi(x), the exact GELU (erf, not the tanh approximation)."""
     return x * (1.0 + _each(_math.erf, x / _math.sqrt(2.0))) / 2.0
 
 
