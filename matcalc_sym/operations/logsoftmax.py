@@ -35,7 +35,7 @@ def _build(args, arg_shapes, shape, params):
     return ArrayCall("log_softmax", [arg], {"axis": stored_axis(arg_shapes[0], params, "log_softmax")}, *arg.shape)
 
 
-def softmax_of(z, axis: int | None):
+def softmax_of(z: sympy.MatrixExpr, axis: int | None) -> ArrayCall:
     """softmax(z) along the same groups, as the call the user could have written."""
     return ArrayCall("softmax", [z], {"axis": axis}, *z.shape)
 

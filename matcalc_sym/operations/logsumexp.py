@@ -85,7 +85,7 @@ def _explicit(values, expr):
     return sympy.Matrix(1, matrix.cols, sums) if keep else sympy.Matrix(matrix.cols, 1, sums)
 
 
-def _softmax(z, axis: int | None):
+def _softmax(z: sympy.MatrixExpr, axis: int | None) -> ArrayCall:
     return ArrayCall("softmax", [z], {"axis": axis}, *z.shape)
 
 

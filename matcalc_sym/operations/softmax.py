@@ -4,9 +4,17 @@ The default is SciPy's (`scipy.special.softmax`): over every entry, which for
 a vector is the usual softmax; `axis=1` makes it row-wise, as attention uses
 it. Its Jacobian is diag(s) − s sᵀ, and backprop never forms it: the
 vector-Jacobian product is s ⊙ (G − Σ s ⊙ G), the sum over the same entries.
+
+Cross-entropy against a target y ends at s·Σy − y (the tool cannot know that
+Σy = 1); `cross_entropy_notes` reads that off a finished result and says it
+is the classic s − y for a one-hot or probability target, per row for
+axis=1. The helpers here (`stored_axis`, `axis_words`, `group_sum`) serve
+log_softmax and logsumexp too.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import sympy
 
@@ -15,6 +23,10 @@ from .calls import ArrayCall
 from .reductions import normalized_axis
 from .registry import Operation, register
 
+if TYPE_CHECKING:
+    from ..expr import Node
+    from ..graph import IntermediateGraph
+
 
 def stored_axis(operand_shape: tuple, params: dict, name: str) -> int | None:
     """The axis on the stored (2-D) array: a vector has one group whatever axis names it."""
@@ -22,7 +34,7 @@ def stored_axis(operand_shape: tuple, params: dict, name: str) -> int | None:
     return None if len(operand_shape) < 2 else axis
 
 
-def axis_words(node) -> str:
+def axis_words(node: Node) -> str:
     """Which entries one application normalizes (or combines), in words, for its step."""
     shape = node.args[0].shape
     if len(shape) < 2:
@@ -64,7 +76,7 @@ def _explicit(values, expr):
     return sympy.Matrix(exps.rows, exps.cols, lambda i, j: exps[i, j] / sum(exps.col(j)))
 
 
-def group_sum(array, axis: int | None):
+def group_sum(array: sympy.MatrixExpr, axis: int | None) -> sympy.MatrixExpr:
     """Σ over each softmax group, broadcast back over it: an array of the group's total at every entry."""
     rows, cols = array.shape
     number, rest = element_of(array).as_coeff_Mul()
@@ -95,14 +107,14 @@ def _jacobian(c):
     return sympy.MatAdd(Diag(s), sympy.MatMul(-1, s, sympy.Transpose(s)))
 
 
-def _log_softmax_operand(node):
+def _log_softmax_operand(node: Node) -> Node | None:
     """The softmax logits' node when `node` is log_softmax(z) or log(softmax(z)), else None."""
     if node.op == "log_softmax" or (node.op == "log" and len(node.args) == 1 and node.args[0].op == "softmax"):
         return node if node.op == "log_softmax" else node.args[0]
     return None
 
 
-def _targets(graph, wrt) -> list[tuple[sympy.Basic, object]]:
+def _targets(graph: IntermediateGraph, wrt: set[str]) -> list[tuple[sympy.MatrixSymbol, Node]]:
     """(target symbol, the log-softmax or softmax node) for each input y in y ⊙ log softmax(z): cross-entropy."""
     found = []
     for node in graph.order:
@@ -115,7 +127,7 @@ def _targets(graph, wrt) -> list[tuple[sympy.Basic, object]]:
     return found
 
 
-def _unit_sums(expr, target):
+def _unit_sums(expr: sympy.Basic, target: sympy.MatrixSymbol) -> sympy.Basic:
     """`expr` with every sum of the target's groups put to 1: sum(y) → 1, Y𝟙 → 𝟙 (rows), 𝟙ᵀY → 𝟙ᵀ (columns)."""
     from ..arrays import OneMatrix, flatten_elements, is_array
 
@@ -151,7 +163,7 @@ def _unit_sums(expr, target):
                             lambda e: Elementwise(sympy.factor_terms(e.body), *e.shape))
 
 
-def _classic_note(target, normalized, derivative: str, classic) -> str:
+def _classic_note(target: sympy.MatrixSymbol, normalized: Node, derivative: str, classic: sympy.Basic) -> str:
     """The note's words: which sums are put to 1 (the whole target, each row, each column), and the result."""
     y, where = str(target), axis_words(normalized)
     shape = normalized.args[0].shape
@@ -170,7 +182,7 @@ def _classic_note(target, normalized, derivative: str, classic) -> str:
             f"{derivative} = {sympy.sstr(classic)}")
 
 
-def cross_entropy_notes(graph, results: dict) -> list[str]:
+def cross_entropy_notes(graph: IntermediateGraph, results: dict[str, sympy.Basic]) -> list[str]:
     """The classic s − y, read off a cross-entropy gradient that holds the target's sums.
 
     The tool cannot know that a target sums to 1, so its answer keeps sum(y)
