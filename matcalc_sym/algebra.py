@@ -111,18 +111,18 @@ def _row_column(a, b):
     return None
 
 
-def _distribute(a, b):
-    """aᵀ·(B + C) = aᵀB + aᵀC and diag(a)·(B + C) = diag(a)B + diag(a)C, term by term."""
-    # A Jacobian that is a sum (softmax's diag(s) − s sᵀ, log-softmax's I − 𝟙 sᵀ) meets a row or a
-    # diagonal from the rest of the chain; term by term each product reduces (𝟙ᵀ·diag(y) = yᵀ,
-    # yᵀ·𝟙 = sum(y)), which is how cross-entropy's s·Σy − y appears. A sum some term of which would
-    # stay a plain product is left as it is.
+def _row_sum(a, b):
+    """aᵀ·(B + C) = aᵀB + aᵀC and diag(a)·(B + C) = diag(a)B + diag(a)C, each product reduced."""
+    # 𝟙ᵀ(diag(u) + diag(x)Aᵀ) = uᵀ + xᵀAᵀ. A Jacobian that is a sum (softmax's diag(s) − s sᵀ,
+    # log-softmax's I − 𝟙 sᵀ) meets a row or a diagonal from the rest of the chain; term by term each
+    # product reduces (𝟙ᵀ·diag(y) = yᵀ, yᵀ·𝟙 = sum(y)), which is how cross-entropy's s·Σy − y appears.
+    # A diagonal is distributed only when every term then reduces.
     if not (is_row(a) or isinstance(a, Diag)) or not isinstance(b, sympy.MatAdd):
         return None
     terms = []
     for term in b.args:
         product, used = multiply(a, term)
-        if not used:
+        if not used and not is_row(a):
             return None
         terms.append(product)
     total = terms[0]
@@ -132,7 +132,7 @@ def _distribute(a, b):
 
 
 PRODUCT_IDENTITIES: tuple[Callable, ...] = (_zero, _identity, _diag_diag, _row_diag, _diag_column, _row_column,
-                                            _distribute)
+                                            _row_sum)
 
 
 def multiply(left, right) -> tuple[sympy.Basic, list[str]]:

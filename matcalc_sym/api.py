@@ -20,6 +20,7 @@ from .engine import Forward, VariableDerivation, components
 from .errors import DeriveError
 from .graph import IntermediateGraph, array_program, introduce, make_symbol
 from .hints import did_you_mean, unused_shape_notes
+from .operations import operation
 from .parse import parse
 from .reverse import Reverse
 from .ruletable import RuleTable, default_table
@@ -46,6 +47,7 @@ def derive(
     rules: Sequence[str | Path] = (),
     expand: int | None = None,
     check: bool = False,
+    answer: str | None = None,
 ) -> Derivation:
     """Derive `expression` by `wrt`, keeping every step.
 
@@ -56,6 +58,8 @@ def derive(
     compares the result, in its layout, with sympy.diff of the scalar component
     functions, one block per variable (`d.expansion`).
     `check=True` verifies the result and every local derivative (`d.check`).
+    `answer="A@x + A.T@x"` compares a derivative you expect (input language)
+    with the derived one and says what is wrong, if anything (`d.answer`).
     """
     if layout not in LAYOUTS:
         raise DeriveError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
@@ -79,6 +83,12 @@ def derive(
                 _refuse_dense(derivation, 3, "check=True")
 
                 derivation = dataclasses.replace(derivation, check=verify(derivation))
+            if answer is not None:
+                report_stage("answer")
+                from .answer import check_answer
+
+                _refuse_dense(derivation, 3, "answer=")
+                derivation = dataclasses.replace(derivation, answer=check_answer(derivation, answer))
             return derivation
 
     if timeout is None:
@@ -360,14 +370,20 @@ def shape_equation(node) -> str:
     arrays = any(a.shape for a in node.args)
     symbols = {"add": " + ", "sub": " − ", "mul": " ⊙ " if arrays else "·", "div": " ⊘ " if arrays else "/",
                "matmul": "@", "pow": "^"}
+    declared = operation(node.op)
+    name = (declared.shown_as if declared is not None else None) or node.op  # max(X), not amax(X)
     if node.op in symbols and len(parts) == 2:
         body = symbols[node.op].join(parts)
     elif node.op == "transpose":
         body = f"{parts[0]}ᵀ"
+    elif node.op == "index":  # X[0]: (m×n)[0]
+        from .operations.indexing import spelled
+
+        body = f"{parts[0]}[{spelled(dict(node.value)['index'])}]"
     elif len(parts) == 1:
-        body = f"{node.op}{parts[0]}" if parts[0].startswith("(") else f"{node.op}({parts[0]})"
+        body = f"{name}{parts[0]}" if parts[0].startswith("(") else f"{name}({parts[0]})"
     else:
-        body = f"{node.op}({', '.join(parts)})"
+        body = f"{name}({', '.join(parts)})"
     return f"{show_math(node.shape)} = {body}"
 
 

@@ -103,6 +103,9 @@ def derive_command(
                                         "backward differentiation compute the partials.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Verify the result (sympy.diff, finite differences) and every "
                                         "local derivative; exit status 3 if wrong.")] = False,
+    answer: Annotated[str | None, typer.Option("--answer", metavar="EXPR", help="Compare the derivative you "
+                                               "expect (input language, e.g. \"A@x + A.T@x\") with the derived one "
+                                               "and say what is wrong; exit status 3 if it is not equal.")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="FILE", help="Extra rules file "
                                                      "(repeatable); every rule in it is verified first.")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
@@ -125,7 +128,7 @@ def derive_command(
             defer_imports()
             derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
                                 mode=mode.value, simplify=not no_simplify, expand=expand, check=check,
-                                rules=rules or ())
+                                rules=rules or (), answer=answer)
             report_stage("render")
             views = _render_views(derivation, graph, order, views_console) if graph or order else ""
             return views, _render(derivation, chosen, console, standalone), _failures(derivation)
@@ -159,6 +162,8 @@ def _failures(derivation) -> str | None:
         found.append(f"check failed: {derivation.check.failure}")
     if derivation.expansion is not None and not derivation.expansion.equal:
         found.append(derivation.expansion.failure)
+    if derivation.answer is not None and not derivation.answer.correct:
+        found.append(derivation.answer.line())
     return "; ".join(found) or None
 
 

@@ -3,7 +3,9 @@
 Python's `ast` module reads the syntax (it only parses; nothing executes) and
 each node is translated through a whitelist: numbers, names, the arithmetic
 operators, `@`, `.T`, calls of functions listed in the rules tables, bracketed
-lists, and `name = expr` statements. Everything else is a `ParseError` that
+lists, indexing with literal integers and slices (X[0], X[:, 1:3]), einsum's
+subscripts string (the only string literal, held to a strict pattern), and
+`name = expr` statements. Everything else is a `ParseError` that
 carries the column. Sizes are bounded (see `limits`) before SymPy sees a
 number, because SymPy can hang while merely building some constants.
 """
@@ -27,6 +29,7 @@ import sympy
 from . import limits, shapes
 from .errors import ParseError, ShapeError
 from .expr import GraphBuilder, Node
+from .operations import einsum, indexing
 from .ruletable import SLOTS, RuleTable, default_table
 from .shapes import SCALAR, Shape
 from .symbolic import COMPARISONS, build
@@ -41,6 +44,9 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 #: a decimal literal as Python spells it (underscores removed): 1.5, .5, 1., 1e-3, 2.5E+10
 _DECIMAL = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?(?:[eE](?P<exponent>[+-]?[0-9]+))?")
 _LOG10_2 = math.log10(2)
+INDEXING_NOTE = ("indexing is matrix algebra: x[i] = e_i.T x, X[i] = X.T e_i (row i, as a column), X[:, j] = X e_j, "
+                 "X[a:b] = S X with S rows a:b of the identity; e_k has its 1 at NumPy index k (from 0; e_-1 is "
+                 "the last)")
 _SYNTAX_NAMES = {
     ast.Lambda: "lambda", ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions", ast.GeneratorExp: "generator expressions",
@@ -187,13 +193,21 @@ def _offset(text: str, lineno: int, col: int) -> int:
     return max(0, min(start + col, len(text)))
 
 
+def is_einsum_call(node: ast.AST) -> bool:
+    """einsum("…", …): its first argument is the subscripts, read as a literal, never translated."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "einsum" \
+        and bool(node.args) and isinstance(node.args[0], ast.Constant) and type(node.args[0].value) is str
+
+
 def _children(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return list(node.args)
+        return list(node.args[1:]) if is_einsum_call(node) else list(node.args)
+    if isinstance(node, ast.Subscript):
+        return [node.value]  # the index is read as literals (`_index_items`), never translated
     if isinstance(node, ast.List):
         return list(node.elts)
     if isinstance(node, ast.Attribute):
@@ -282,7 +296,8 @@ class _Translator:
         return done[id(root)]
 
     def _allow(self, node: ast.AST) -> None:
-        allowed = (ast.BinOp, ast.UnaryOp, ast.Call, ast.List, ast.Attribute, ast.Compare, ast.Name, ast.Constant)
+        allowed = (ast.BinOp, ast.UnaryOp, ast.Call, ast.List, ast.Attribute, ast.Compare, ast.Name, ast.Constant,
+                   ast.Subscript)
         if not isinstance(node, allowed):
             kind = _SYNTAX_NAMES.get(type(node), type(node).__name__)
             raise self.error(f"{kind}: not part of the input language", node)
@@ -296,6 +311,8 @@ class _Translator:
             raise self.error("only single comparisons with < <= > >= are allowed", node)
         if isinstance(node, ast.Call):
             self._allow_call(node)
+        if isinstance(node, ast.Subscript):
+            self._index_items(node)
         if isinstance(node, ast.List) and not node.elts:
             raise self.error("an empty list is not a vector", node)
 
@@ -306,6 +323,7 @@ class _Translator:
         spec = self.table.function(name)
         if spec is None:
             raise self.error(f"unknown function '{name}'{self._suggest(name, self._function_names())}", node)
+        spec = self._callee(name, spec, node)
         allowed = dict(spec.keywords)
         for keyword in node.keywords:
             if keyword.arg is None:
@@ -314,9 +332,60 @@ class _Translator:
                 takes = f" (it takes {', '.join(f'{k}=' for k in allowed)})" if allowed else ""
                 raise self.error(f"{name}() takes no keyword argument '{keyword.arg}'{takes}", keyword.value)
             self._literal(keyword.value, f"{name}(): {keyword.arg}=")
+        if spec.name == "einsum":
+            self._allow_einsum(node)
+            return
         if len(node.args) not in spec.arity:
-            counts = " or ".join(str(a) for a in spec.arity)
+            arities = sorted({*spec.arity, *((1,) if spec.reduction is not None and name == spec.name else ())})
+            counts = " or ".join(str(a) for a in arities)
             raise self.error(f"{name}() takes {counts} argument(s), got {len(node.args)}", node)
+
+    def _callee(self, name: str, spec, node: ast.Call):
+        """The function a call means: with one argument, max(z) is the reduction np.max (declared as
+        amax) and max(a, b) the element-wise np.maximum; arity decides, as it does in NumPy's spelling."""
+        if len(node.args) != 1 or spec.reduction is None or 1 in spec.arity:
+            return spec
+        if name != spec.name:  # np.maximum(z) is an error in NumPy too
+            raise self.error(f"{name}() takes {' or '.join(map(str, spec.arity))} argument(s), got 1 "
+                             f"(the largest or smallest entry of an array is {spec.name}(z))", node)
+        return self.table.function(spec.reduction)
+
+    def _allow_einsum(self, node: ast.Call) -> None:
+        """einsum's first argument is a string literal of subscripts, matching a strict pattern, and one
+        operand follows per operand it names."""
+        first = node.args[0] if node.args else None
+        if not is_einsum_call(node):
+            raise self.error('einsum() takes its subscripts first, as a string literal: einsum("ij,jk->ik", A, B)',
+                             first or node)
+        try:
+            inputs, _ = einsum.read_subscripts(first.value)
+        except ValueError as exc:
+            raise self.error(f"einsum(): {exc}", first) from None
+        if len(inputs) != len(node.args) - 1:
+            raise self.error(f"einsum(): '{first.value}' names {len(inputs)} operand(s), but "
+                             f"{len(node.args) - 1} were given", node)
+
+    def _index_items(self, node: ast.Subscript) -> list:
+        """The index of X[…] as literals: whole numbers, and slices (start, stop, step) of whole numbers or None."""
+        index = node.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        items: list = []
+        for part in parts:
+            if isinstance(part, ast.Slice):
+                items.append(tuple(None if b is None else self._index_literal(b) for b in (part.lower, part.upper,
+                                                                                            part.step)))
+            else:
+                items.append(self._index_literal(part))
+        return items
+
+    def _index_literal(self, node: ast.AST) -> int:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                and type(node.operand.value) is int:
+            return -node.operand.value
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        raise self.error("indexing takes whole numbers and slices of whole numbers, like X[0], X[:, 1] or X[1:3]",
+                         node)
 
     def _literal(self, node: ast.AST, what: str):
         """A keyword argument's value: a whole number (axis=-1), True, False or None, never evaluated."""
@@ -357,8 +426,12 @@ class _Translator:
             return self.apply("transpose", args, column)
         if isinstance(node, ast.List):
             return self.apply("vector", args, column)
+        if isinstance(node, ast.Subscript):
+            return self._index(node, args[0])
         name = node.func.id
-        spec = self.table.function(name)
+        spec = self._callee(name, self.table.function(name), node)
+        if spec.name == "einsum":
+            return self._einsum(node, args, column)
         if spec.name == "dot" and spec.definition == DOT_DEFINITION:
             # np.dot: a product with a scalar, the dot product of two vectors, else a matrix product
             if not args[0].shape or not args[1].shape:
@@ -367,6 +440,47 @@ class _Translator:
         if spec.definition is not None:
             return self._expand_definition(spec.definition, args, column, name)
         return self.apply(spec.name, args, column, self._params(node, spec))
+
+    def _index(self, node: ast.Subscript, operand: Node) -> Node:
+        """X[…] as matrix algebra with unit vectors and selection matrices (operations/indexing.py)."""
+        column = self.column(node.slice)
+        name = node.value.id if isinstance(node.value, ast.Name) else "the indexed expression"
+        try:
+            spec = indexing.resolve(self._index_items(node), operand.shape, name)
+        except ShapeError as exc:
+            raise ShapeError(exc.message, column, self.text) from None
+        if all(entry == ("all",) for entry in spec):
+            return operand  # X[:] is X
+        self._note(INDEXING_NOTE)
+        return self.apply(indexing.NAME, [operand], column, (("index", spec),))
+
+    def _einsum(self, node: ast.Call, args: list[Node], column: int | None) -> Node:
+        """einsum as the matrix algebra it names (operations/einsum.py), translated like dot's definition."""
+        subscripts = node.args[0].value  # checked by _allow_einsum
+        inputs, output = einsum.read_subscripts(subscripts)
+        try:
+            definition = einsum.plan(inputs, output, [a.shape for a in args])
+        except ShapeError as exc:
+            raise ShapeError(f"einsum(): {exc.message}", column, self.text) from None
+        operands = [self._operand_text(a) for a in node.args[1:]]
+        readable = re.sub(r"\b[uvw]\b", lambda m: operands[SLOTS.index(m.group())], definition)
+        readable = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", readable)  # trace((A@X)) is trace(A@X)
+        self._note(f'einsum("{subscripts}", ...) is read as {readable}')
+        return self._expand_definition(definition, args, column, "einsum")
+
+    def _operand_text(self, node: ast.AST) -> str:
+        """An operand as the user wrote it, for a note (long ones shortened; inside a function's
+        definition, whose columns are not the user's text, a name or '...')."""
+        if isinstance(node, ast.Name):
+            return node.id
+        if self._fixed_column is not None:
+            return "(...)"
+        text = " ".join(self._source(node).split())
+        return f"({text})" if len(text) <= 40 else f"({text[:36]} ...)"
+
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
 
     def _matmul(self, args: list[Node], column: int | None, prefix: str = "") -> Node:
         """`@` as NumPy reads it; 1-D @ 1-D is the dot product, which the paper writes as sum(u*v)."""
@@ -455,7 +569,8 @@ class _Translator:
             return self.builder.make("const", value=self.dimensions[name], column=self.column(node))
         if not _NAME.match(name) or (self.template and name not in SLOTS):
             raise self.error(f"{name!r} is not allowed as a name (letters, digits, '_'; no leading '_')", node)
-        if self.table.function(name) is not None:
+        if self.table.function(name) is not None and name not in self.declared:
+            # a declared shape makes the name a variable: layer norm's gamma is not the Γ function
             raise self.error(f"'{name}' is a function; call it like {name}(x)", node)
         shape = self.declared.get(name, SCALAR)
         variable = self.builder.make("var", value=name, shape=shape, column=self.column(node))

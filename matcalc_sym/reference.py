@@ -7,7 +7,8 @@ translation: it takes the syntax tree of the text (Python's `ast`, through the
 parser's character checks, so nothing is executed) and walks it with NumPy
 directly: `*` is `numpy.multiply` with NumPy's broadcasting, `@` is
 `numpy.matmul`, `A**-1` is `numpy.power`, a vector declared `n` is an array
-of shape (n,). No SymPy, no rule tables, no `symbolic`/`numeric` code.
+of shape (n,), `X[0, 1:3]` is NumPy's own indexing and `einsum(...)` is
+`numpy.einsum`. No SymPy, no rule tables, no `symbolic`/`numeric` code.
 
 Scalar programs are computed with 30 significant digits (mpmath, in a private
 context), so the finite differences of the check lose nothing to rounding on
@@ -65,8 +66,14 @@ def _numpy_functions(np) -> dict[str, Callable]:
         shifted = x - np.max(x, axis=axis, keepdims=True)
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
+    def extremum(reduce, pairwise):
+        """max(z) is np.max and max(a, b) np.maximum: the number of arguments decides, as in NumPy."""
+        return lambda *args, **k: reduce(args[0], **k) if len(args) == 1 else pairwise(*args, **k)
+
     return {
-        "softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp,
+        "softmax": softmax,
+        "amax": np.max, "amin": np.min, "prod": np.prod, "variance": np.var, "std": np.std,
+        "log_softmax": log_softmax, "logsumexp": logsumexp,
         "gelu": lambda x: x * (1 + vectorized(math.erf)(x / math.sqrt(2))) / 2,
         "silu": lambda x: x / (1 + np.exp(-x)),
         "sin": np.sin, "cos": np.cos, "tan": np.tan,
@@ -82,7 +89,7 @@ def _numpy_functions(np) -> dict[str, Callable]:
         "exp": np.exp, "log": log, "log2": np.log2, "log10": np.log10,
         "sqrt": np.sqrt, "cbrt": np.cbrt, "abs": np.abs,
         "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(0, x),
-        "max": np.maximum, "min": np.minimum,
+        "max": extremum(np.max, np.maximum), "min": extremum(np.min, np.minimum),
         "erf": vectorized(math.erf), "erfc": vectorized(math.erfc),
         "gamma": vectorized(math.gamma), "loggamma": vectorized(_loggamma),
         "atan2": np.arctan2, "where": np.where,
@@ -109,6 +116,10 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
     def log(x, base=None):
         return ctx.log(x) if base is None else ctx.log(x) / ctx.log(base)
 
+    def reduction(function):
+        """A NumPy reduction of object arrays of mpf (np.max, np.prod); of one number, that number."""
+        return lambda a, **k: function(a, **k) if isinstance(a, np.ndarray) else a
+
     names = ["sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "acot", "asec", "acsc",
              "sinh", "cosh", "tanh", "coth", "sech", "csch", "asinh", "acosh", "atanh", "acoth", "asech",
              "acsch", "exp", "sqrt", "erf", "erfc", "gamma", "loggamma", "atan2"]
@@ -117,7 +128,12 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "log": each(log), "log2": each(lambda x: ctx.log(x, 2)), "log10": each(ctx.log10),
         "cbrt": each(cbrt), "abs": each(abs),
         "sigmoid": each(lambda x: 1 / (1 + ctx.exp(-x))),
-        "relu": each(lambda x: _precise_max(0, x)), "max": each(_precise_max), "min": each(_precise_min),
+        "relu": each(lambda x: _precise_max(0, x)),
+        "max": lambda *a, **k: reduction(np.max)(a[0], **k) if len(a) == 1 else each(_precise_max)(*a),
+        "min": lambda *a, **k: reduction(np.min)(a[0], **k) if len(a) == 1 else each(_precise_min)(*a),
+        "amax": reduction(np.max), "amin": reduction(np.min), "prod": reduction(np.prod),
+        "variance": lambda x, **k: _precise_var(np, x, **k),
+        "std": lambda x, **k: each(ctx.sqrt)(_precise_var(np, x, **k)),
         "where": each(lambda c, a, b: a if c else b),
         "sum": lambda a, **k: np.sum(a, **k) if isinstance(a, np.ndarray) else a,
         "mean": lambda a, **k: np.mean(a, **k) if isinstance(a, np.ndarray) else a,
@@ -134,6 +150,15 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
 def _precise_softmax(np, ctx, x, axis):
     exps = np.vectorize(ctx.exp, otypes=[object])(x)
     return exps / np.sum(exps, axis=axis, keepdims=True)
+
+
+def _precise_var(np, x, axis=None, ddof=0, keepdims=False):
+    """np.var to 30 digits: Σ (x − mean)² / (N − ddof) over each group (one number varies by nothing)."""
+    if not isinstance(x, np.ndarray):
+        return x * 0
+    count = x.size if axis is None else x.shape[axis]
+    deviations = x - np.sum(x, axis=axis, keepdims=True) / count
+    return np.sum(deviations * deviations, axis=axis, keepdims=keepdims) / (count - ddof)
 
 
 def _precise_logsumexp(np, ctx, x, axis, keepdims):
@@ -191,6 +216,7 @@ SPELLINGS = {
     "arctan2": "atan2", "tr": "trace", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
     "arccot": "acot", "arcsec": "asec", "arccsc": "acsc", "arcsinh": "asinh", "arccosh": "acosh",
     "arctanh": "atanh", "arccoth": "acoth", "arcsech": "asech", "arccsch": "acsch",
+    "var": "variance",  # np.var; the package's operation is called variance ("var" names its variables)
 }
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
@@ -389,6 +415,10 @@ class _Evaluator:
                 return self._compare(_COMPARE[type(node.ops[0])], *args)
             if isinstance(node, ast.List):
                 return np.array(args, dtype=object if self.precise else float)
+            if isinstance(node, ast.Subscript):
+                return self._subscript(args[0], index_of(node))
+            if is_einsum(node):
+                return np.einsum(einsum_subscripts(node), *args)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 return self._call(node.func.id, args, keyword_arguments(node))
         except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
@@ -396,6 +426,15 @@ class _Evaluator:
                 raise ReferenceError(f"NumPy refuses the shapes: {exc}") from None
             raise Undefined from None
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
+
+    def _subscript(self, array, index: tuple):
+        """NumPy's indexing of an array (never of a scalar); an index out of range is not a value."""
+        if not self.np.ndim(array):
+            raise ReferenceError("indexing a scalar")
+        try:
+            return array[index]
+        except IndexError as exc:
+            raise ReferenceError(f"NumPy refuses the index: {exc}") from None
 
     def _number(self, node: ast.Constant):
         value = node.value
@@ -483,6 +522,48 @@ def keyword_arguments(call: ast.Call) -> dict:
     return found
 
 
+def is_einsum(node: ast.AST) -> bool:
+    """A call of einsum whose first argument is a string: the subscripts, read as a literal."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "einsum" \
+        and bool(node.args) and isinstance(node.args[0], ast.Constant) and type(node.args[0].value) is str
+
+
+def einsum_subscripts(call: ast.Call) -> str:
+    """einsum's subscripts string, held to the pattern: only letters, ',' and '->' can come out of here."""
+    text = call.args[0].value
+    inputs, arrow, output = text.partition("->")
+    operands = inputs.split(",")
+    if not (arrow and len(text) <= 16 and len(operands) <= 3 and len(output) <= 2 and _letters(output)
+            and all(1 <= len(o) <= 2 and _letters(o) for o in operands)):
+        raise ReferenceError("einsum subscripts are lowercase letters, ',' and one '->'")
+    return text
+
+
+def _letters(text: str) -> bool:
+    return all("a" <= char <= "z" for char in text)  # str.isalpha() would take é, and more
+
+
+def index_of(node: ast.Subscript) -> tuple:
+    """The index of X[…] as Python values: whole numbers and slices of whole numbers, read as literals."""
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    index = []
+    for part in parts:
+        if isinstance(part, ast.Slice):
+            index.append(slice(*(None if b is None else _whole_number(b) for b in (part.lower, part.upper, part.step))))
+        else:
+            index.append(_whole_number(part))
+    return tuple(index)
+
+
+def _whole_number(node: ast.AST) -> int:
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node, sign = node.operand, -1
+    if not isinstance(node, ast.Constant) or type(node.value) is not int:
+        raise ReferenceError("an index is a whole number or a slice of whole numbers")
+    return sign * node.value
+
+
 def bottom_up(root: ast.AST, visit: Callable[[ast.AST, list], Any]) -> Any:
     """`visit(node, values of its children)` from the leaves up, with an explicit stack:
     a 20 000-term sum is no deeper for Python than x."""
@@ -520,11 +601,13 @@ def _children(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return list(node.args)
+        return list(node.args[1:]) if is_einsum(node) else list(node.args)
     if isinstance(node, ast.List):
         return list(node.elts)
     if isinstance(node, ast.Attribute):
         return [node.value]
     if isinstance(node, ast.Compare):
         return [node.left, *node.comparators]
+    if isinstance(node, ast.Subscript):
+        return [node.value]
     return []

@@ -3,9 +3,11 @@
 An exported module's `check_gradient()` differentiates *this* code, not the
 package's translation, for the same reason `--check` differentiates
 `reference.Reference`. The code is built from the syntax tree alone, and only
-three kinds of text reach it: identifiers chosen by the caller's `name_of`
+four kinds of text reach it: identifiers chosen by the caller's `name_of`
 (which must map every input name to a safe Python name), numbers written by
-`repr` of a Python number, and the fixed templates below. Nothing the user
+`repr` of a Python number, einsum's subscripts spelled afresh from their
+structure (validated, then each letter renamed a, b, c, … in order of first
+appearance), and the fixed templates below. Nothing the user
 typed can open a string or a comment in it. The code refers to NumPy as `_np`,
 to `math` as `_math` and to the helpers in `HELPERS`, names starting with `_`
 that no name of the input language can shadow.
@@ -19,7 +21,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 
-from .reference import SPELLINGS, ReferenceError, bottom_up, keyword_arguments, statements
+from .reference import (
+    SPELLINGS,
+    ReferenceError,
+    bottom_up,
+    einsum_subscripts,
+    index_of,
+    is_einsum,
+    keyword_arguments,
+    statements,
+)
 
 #: how NumPy computes each function of the input language ({0}, {1}, … are the arguments)
 TEMPLATES: dict[str, str] = {
@@ -39,11 +50,15 @@ TEMPLATES: dict[str, str] = {
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
     "softmax": "_softmax({0}{kw})", "log_softmax": "_log_softmax({0}{kw})", "logsumexp": "_logsumexp({0}{kw})",
     "gelu": "_gelu({0})", "silu": "_silu({0})",
+    "max/1": "_np.max({0}{kw})", "min/1": "_np.min({0}{kw})", "amax": "_np.max({0}{kw})", "amin": "_np.min({0}{kw})",
+    "prod": "_np.prod({0}{kw})", "variance": "_np.var({0}{kw})", "std": "_np.std({0}{kw})",
     "sum": "_np.sum({0}{kw})", "mean": "_np.mean({0}{kw})", "dot": "_np.dot({0}, {1})",
     "trace": "_np.trace({0})", "det": "_np.linalg.det({0})", "logdet": "_logdet({0})",
     "inv": "_np.linalg.inv({0})", "norm": "_np.linalg.norm({0})", "norm1": "_np.sum(_np.abs({0}))",
     "diag": "_np.diag({0})", "outer": "_np.outer({0}, {1})",
     "eye": "_np.eye(int({0}))", "ones": "_np.ones(int({0}))",
+    # the subscripts pass reference.einsum_subscripts first: lowercase letters, ',' and '->' only
+    "einsum": "_np.einsum({subscripts}, {operands})",
 }
 TWO_ARGUMENT_LOG = "(_np.log({0}) / _np.log({1}))"
 
@@ -65,6 +80,21 @@ def _loggamma(t):
 def _softmax(x, axis=None):
     shifted = _np.exp(x - _np.max(x, axis=axis, keepdims=True))
     return shifted / _np.sum(shifted, axis=axis, keepdims=True)
+
+
+def _unit(size, index, row):
+    """The unit vector e_index of `size` entries, a column (a row when `row`), for indexing's derivatives."""
+    column = _np.zeros((int(size), 1))
+    column[index, 0] = 1.0
+    return column.T if row else column
+
+
+def _selection(size, start, stop, step, transposed):
+    """The rows start:stop:step of the identity of `size` (transposed when asked), without building it."""
+    rows = _np.arange(start, stop, step)
+    matrix = _np.zeros((len(rows), int(size)))
+    matrix[_np.arange(len(rows)), rows] = 1.0
+    return matrix.T if transposed else matrix
 
 
 def _gelu(x):
@@ -166,6 +196,10 @@ class _Printer:
             return f"{_COMPARE[type(node.ops[0])]}({args[0]}, {args[1]})"
         if isinstance(node, ast.List):
             return f"_np.array([{', '.join(args)}], dtype=float)"
+        if isinstance(node, ast.Subscript):
+            return f"({args[0]})[{_index_code(index_of(node))}]"
+        if is_einsum(node):
+            return TEMPLATES["einsum"].format(subscripts=_respelled(einsum_subscripts(node)), operands=", ".join(args))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self._call(node.func.id, args, keyword_arguments(node))
         raise ReferenceError(f"{type(node).__name__}: not part of the input language")
@@ -182,6 +216,8 @@ class _Printer:
 
     def _call(self, name: str, args: list[str], keywords: dict) -> str:
         name = self.aliases.get(name, name)
+        if f"{name}/{len(args)}" in TEMPLATES:  # max(z) is np.max, max(a, b) np.maximum: arity decides
+            name = f"{name}/{len(args)}"
         if keywords:
             template = TEMPLATES.get(name, "")
             if "{kw}" not in template:
@@ -205,3 +241,23 @@ class _Printer:
         if template is None:
             raise ReferenceError(f"no NumPy code for {name}()")
         return template.format(*args, kw="")
+
+
+def _index_code(index: tuple) -> str:
+    """An index as NumPy source, from whole numbers only (`repr` of an int): 0, :, 1:3, ::-1."""
+    def bound(value) -> str:
+        return "" if value is None else repr(int(value))
+
+    parts = [f"{bound(i.start)}:{bound(i.stop)}" + (f":{bound(i.step)}" if i.step is not None else "")
+             if isinstance(i, slice) else repr(int(i)) for i in index]
+    return ", ".join(parts) + ("," if len(parts) == 1 else "")
+
+
+def _respelled(subscripts: str) -> str:
+    """The subscripts as a string literal written by this module: the same contraction, letters a, b, c, …
+    in order of first appearance (no character of the input reaches the code)."""
+    letters: dict[str, str] = {}
+    spelled = "".join(letters.setdefault(c, "abcdefghijkl"[len(letters)]) if c.isalpha() else c for c in subscripts)
+    if not all(c in "abcdefghijkl,->" for c in spelled):
+        raise ReferenceError("einsum subscripts are lowercase letters, ',' and one '->'")
+    return f"'{spelled}'"

@@ -44,6 +44,9 @@ class FunctionSpec:
     written_definition: str | None = None
     #: keyword arguments the input language allows for it (axis=, keepdims=, …), with their defaults
     keywords: tuple[tuple[str, Any], ...] = ()
+    #: the declared operation a ONE-argument call is instead: max(z) is the reduction amax (NumPy's
+    #: np.max), while max(a, b) stays this element-wise function (np.maximum)
+    reduction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ def _functions_from(data: dict, origin: str) -> tuple[dict[str, FunctionSpec], d
             raise RuleFileError(f"{origin}: function {name!r}: field 'kind' must be elementwise, reduction, "
                                 "matrix or constant")
         signatures = tuple(spec.get("signatures", ()))
-        functions[name] = FunctionSpec(name, arity, spec.get("sympy"), spec.get("definition"), kind, signatures)
+        functions[name] = FunctionSpec(name, arity, spec.get("sympy"), spec.get("definition"), kind, signatures,
+                                       reduction=spec.get("reduction"))
         for alias in spec.get("aliases", []):
             aliases[alias] = name
     return functions, aliases
@@ -205,13 +209,14 @@ def _declared_functions() -> dict[str, FunctionSpec]:
 
     return {op.name: FunctionSpec(op.name, op.arity, kind=op.kind, signatures=op.signatures,
                                   keywords=tuple(op.keywords.items()))
-            for op in REGISTRY.values() if op.build is not None}
+            for op in REGISTRY.values() if op.build is not None and op.callable}
 
 
 def _declared_aliases() -> dict[str, str]:
     from .operations import REGISTRY
 
-    return {alias: op.name for op in REGISTRY.values() if op.build is not None for alias in op.aliases}
+    return {alias: op.name for op in REGISTRY.values() if op.build is not None and op.callable
+            for alias in op.aliases}
 
 
 def _toml(origin: str, raw: bytes) -> dict:

@@ -133,6 +133,8 @@ class Derivation:
     dataflow: Any = None
     #: the self-check (check=True), when requested: a `check.CheckReport`
     check: Any = None
+    #: the comparison with a derivative the user expected (answer=...): an `answer.AnswerReport`
+    answer: Any = None
     #: every declared shape as NumPy spells it (("n",) a 1-D vector, ("n", "1") a column), for the
     #: independent reference evaluator (matcalc_sym.reference)
     declared_shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

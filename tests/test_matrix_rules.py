@@ -42,6 +42,13 @@ EXAMPLES = {
     "outer-left": ("sum(sin(outer(u, v)))", "u"),
     "outer-right": ("sum(sin(outer(u, v)))", "v"),
     "softmax": ("sum(softmax(C, axis=1) * tanh(C))", "C"),
+    "max-reduction": ("sum(max(C, axis=1) * u)", "C"),
+    "min-reduction": ("sum(min(B, axis=0) * x)", "B"),
+    "product-reduction": ("sum(prod(C, axis=0))", "C"),
+    "variance": ("sum(var(C, axis=1, ddof=1) * u)", "C"),
+    "standard-deviation": ("std(B)", "B"),
+    "index-vector": ("sum(tanh(x[:1])) * x[-1]", "x"),
+    "index-matrix": ("sum(tanh(C[0]) * w) + C[-1, -1] * sum(C[:, 0])", "C"),
     "log-softmax": ("sum(log_softmax(C, axis=1) * tanh(C))", "C"),
     "logsumexp": ("sum(logsumexp(C, axis=0) * x)", "C"),
 }

@@ -188,7 +188,7 @@ def test_a_swapped_matrix_product_fails_the_check(monkeypatch):
 ARGUMENTS = {
     1: ("x",), 2: ("x", "y"), 3: ("x > 0", "x", "y"),
 }
-MATRIX_ONLY = {"trace", "det", "logdet", "inv", "diag", "outer", "norm", "norm1"}
+MATRIX_ONLY = {"trace", "det", "logdet", "inv", "diag", "outer", "norm", "norm1", "einsum"}
 
 
 def _arity(name: str) -> int:

@@ -72,3 +72,15 @@ def test_colour_on_a_terminal_and_none_with_no_color(monkeypatch):
     Console(file=plain, width=80, force_terminal=True, color_system="standard").print(d)
     assert not COLOUR.search(plain.getvalue())
     assert "2⋅x⋅cos" in plain.getvalue()
+
+
+def test_a_negative_matrix_term_prints_after_a_binary_minus():
+    """I − (1/n)·𝟙𝟙ᵀ, not I -1/n·𝟙𝟙ᵀ (which reads as a product); the positive term first."""
+    from matcalc_sym import derive
+
+    d = derive("x - mean(x)", "x", shapes={"x": "n"})
+    lines = d.to_text(width=80).splitlines()
+    start = next(i for i, line in enumerate(lines) if "Result" in line)
+    assert [line.strip("║ ").rstrip() for line in lines[start + 1:start + 4]] == [
+        "dy       1", "── = 𝕀 - ─⋅𝟙⋅𝟙ᵀ", "dx       n"]
+    assert r"= \mathrm{I} - \frac{1}{n} \left(\mathbb{1} \mathbb{1}^{T}\right)}" in d.to_latex()

@@ -25,6 +25,12 @@ EXAMPLES = {
     "norm": ("norm(w)", "w", {"w": "n"}),
     "norm1": ("norm1(w)", "w", {"w": "n"}),
     "softmax": ("softmax(w)", "w", {"w": "n"}),
+    "max-reduction": ("max(w)", "w", {"w": "n"}),
+    "min-reduction": ("min(w*x)", "w", {"w": "n", "x": "n"}),
+    "product-reduction": ("prod(w)", "w", {"w": "n"}),
+    "variance": ("var(w, ddof=1)", "w", {"w": "n"}),
+    "standard-deviation": ("std(w*x)", "w", {"w": "n", "x": "n"}),
+    "index-vector": ("sin(w[:1]) * w[-1]", "w", {"w": "n"}),
     "log-softmax": ("log_softmax(w)", "w", {"w": "n"}),
     "logsumexp": ("logsumexp(w)", "w", {"w": "n"}),
 }
@@ -60,6 +66,7 @@ PRODUCTS = [
     (Identity(n), X), (X, Identity(n)), (sympy.ZeroMatrix(n, n), X), (Diag(a), Diag(b)),
     (Ones(1, n), Diag(a)), (a.T, Diag(b)), (Diag(a), Ones(n, 1)), (Diag(a), b), (Ones(1, n), b), (a.T, b),
     (sympy.MatMul(3, Identity(n)), Diag(a)), (Diag(a), sympy.MatMul(Diag(b), X)),
+    (Ones(1, n), sympy.MatAdd(Diag(a), sympy.MatMul(Diag(b), X.T))), (a.T, sympy.MatAdd(X, Diag(c))),
     (a.T, sympy.MatAdd(Identity(n), sympy.MatMul(-1, Ones(n, 1), b.T))),
 ]
 

@@ -58,6 +58,14 @@ class _Call:
     def params(self) -> dict:
         return {pair[0].name: _from_sympy(pair[1]) for pair in self.args[2]}
 
+    @property
+    def shown_name(self) -> str:
+        """The name the call prints with: the user's spelling (max(Z, axis=1) for the reduction amax)."""
+        from .registry import operation
+
+        declared = operation(self.name)
+        return (declared.shown_as if declared is not None else None) or self.name
+
     def _shown_params(self) -> list[tuple[str, object]]:
         """Keyword arguments that differ from the declaration's defaults, as the user would write them."""
         from .registry import operation
@@ -68,7 +76,7 @@ class _Call:
 
     def _sympystr(self, printer):
         parts = [printer._print(a) for a in self.operands] + [f"{k}={v!r}" for k, v in self._shown_params()]
-        return f"{self.name}({', '.join(parts)})"
+        return f"{self.shown_name}({', '.join(parts)})"
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
@@ -79,12 +87,12 @@ class _Call:
         for key, value in self._shown_params():
             form = prettyForm(*form.right(f", {key}={value!r}"))
         form = prettyForm(*form.parens())
-        return prettyForm(*form.left(self.name))
+        return prettyForm(*form.left(self.shown_name))
 
     def _latex(self, printer, exp=None):
         parts = [printer._print(a) for a in self.operands]
         parts += [rf"\text{{{k}}}={v!r}" for k, v in self._shown_params()]
-        name = self.name.replace("_", r"\_")
+        name = self.shown_name.replace("_", r"\_")
         body = rf"\operatorname{{{name}}}\left({', '.join(parts)}\right)"
         return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
 

@@ -4,15 +4,23 @@ A sum along an axis is a product with a ones vector (X𝟙 sums each row, Xᵀ�
 each column), so the translation writes it that way and the paper's algebra
 reads it; its adjoint broadcasts the upstream gradient back along the axis
 that was summed (the adjoint of broadcasting, read backwards).
+
+The other reductions (max, min, prod, var, std: `extrema`, `product`,
+`moments`) are calls of their own (`ArrayCall`/`ScalarCall`), built and
+evaluated with the helpers at the end of this module: `stored_reduction`
+and its value, code and written-out value on the package's stored arrays,
+and `spread` / `group_total`, which broadcast a per-group quantity back
+over the entries it combined, for their rules.
 """
 
 from __future__ import annotations
 
 import sympy
 
-from ..arrays import Elementwise, Ones, ReduceSum, is_array, ones_row
+from ..arrays import Elementwise, Ones, ReduceSum, element_of, is_array, ones_row
 from ..broadcasting import broadcast_to
 from ..errors import ShapeError
+from .calls import ArrayCall, ScalarCall
 from .registry import Operation, register
 
 AXIS = {"axis": None, "keepdims": False}
@@ -126,3 +134,109 @@ register(Operation(
     jacobians={"mean-row": lambda c: sympy.MatMul(1 / c.operand(0).shape[0], ones_row(c.operand(0).shape[0]))},
     vjps={"grad-everywhere-mean": lambda c: _grad_back(c, _mean_scale)},
 ))
+
+
+# -- reductions that are calls of their own (max, min, prod, var, std) ------------------------------
+#
+# The call holds its keyword arguments for the STORED array: a 1-D operand is stored as an n×1 column,
+# so NumPy's axis=0 of it is the stored array's every entry (axis None), and a matrix keeps its axis.
+# A result that NumPy makes 1-D is stored as a column too: the column sums of a matrix (axis=0, no
+# keepdims) are the transpose of what keepdims=True gives.
+
+
+def stored_reduction(name: str, arg, arg_shape: tuple, params: dict, *, of_ones=None, **extra) -> sympy.Basic:
+    """The call `name(arg, …)` NumPy's `params` describe: a ScalarCall for one number, else an ArrayCall of
+    the result's stored shape. `extra` are further keyword arguments (ddof=) passed through as they are;
+    `of_ones` is the value the reduction has on ones(n), where no call is needed (max 1, var 0)."""
+    axis = normalized_axis(arg_shape, params.get("axis"), name)
+    result = reduced_shape(arg_shape, params, name)
+    constant = of_ones is not None and isinstance(arg, sympy.OneMatrix)
+    if not result:
+        call = {"axis": None, "keepdims": False, **extra}
+        return sympy.Integer(of_ones) if constant else ScalarCall(name, [arg], call)
+    rows, cols = (result[0], sympy.Integer(1)) if len(result) == 1 else result
+    if constant:
+        return Elementwise(of_ones, rows, cols)
+    call = {"axis": None if len(arg_shape) < 2 else axis, "keepdims": bool(params.get("keepdims")), **extra}
+    return ArrayCall(name, [arg], call, rows, cols)
+
+
+def _column_result(expr) -> bool:
+    """Whether the stored result is the transpose of NumPy's keepdims=True result (column reductions)."""
+    return expr.params["axis"] == 0 and not expr.params["keepdims"]
+
+
+def stored_value(function, values: list, expr, **extra):
+    """A stored reduction's NumPy value: `function` (np.max, np.var, …) on the stored operand."""
+    if not isinstance(expr, sympy.MatrixExpr):
+        return function(values[0], **extra)
+    kept = function(values[0], axis=expr.params["axis"], keepdims=True, **extra)
+    return kept.T if _column_result(expr) else kept
+
+
+def stored_code(function: str, codes: list[str], expr, np, extra: str = "") -> str:
+    """The same as NumPy source for exported modules (`extra` such as ", ddof=1")."""
+    if not isinstance(expr, sympy.MatrixExpr):
+        return f"{np(function)}({codes[0]}{extra})"
+    kept = f"{np(function)}({codes[0]}, axis={expr.params['axis']!r}, keepdims=True{extra})"
+    return f"{kept}.T" if _column_result(expr) else kept
+
+
+def stored_explicit(combine, values: list, expr) -> sympy.Basic:
+    """Written out for --expand: `combine(entries)` of each group (all entries, each row, each column)."""
+    matrix, axis = values[0], expr.params["axis"]
+    if axis is None:
+        value = combine(list(matrix))
+        return sympy.Matrix([[value]]) if isinstance(expr, sympy.MatrixExpr) else value
+    if axis == 1:
+        return sympy.Matrix([combine(list(matrix.row(i))) for i in range(matrix.rows)])
+    groups = [combine(list(matrix.col(j))) for j in range(matrix.cols)]
+    return sympy.Matrix(groups) if _column_result(expr) else sympy.Matrix([groups])
+
+
+def spread(c, value) -> sympy.Basic:
+    """`value`, shaped like the reduction's result (the upstream G, or the result itself), at every entry of
+    the operand it combined: a scalar stays a scalar (it reaches every entry of an element-wise body)."""
+    if not is_array(value):
+        return value
+    operand = c.node.args[0]
+    kept = kept_shape(operand.shape, params_of(c), c.node.op)
+    return broadcast_to(_stored_as(value, kept), kept, operand.shape)
+
+
+def at_every_entry(c, value) -> sympy.Basic:
+    """A per-group value (G, or the result) as a factor of an element-wise body over the operand."""
+    spread_out = spread(c, value)
+    return element_of(spread_out) if is_array(spread_out) else spread_out
+
+
+def group_total(arg, shape: tuple, params: dict, name: str) -> sympy.Basic:
+    """Σ of each group the reduction combines, at every entry of it: sum(x) (one group: a scalar), X𝟙𝟙ᵀ
+    (each row), 𝟙𝟙ᵀX (each column)."""
+    axis = normalized_axis(shape, params.get("axis"), name)
+    if axis is None or len(shape) < 2:
+        return ReduceSum(arg)
+    total = _sum_along(arg, shape, {"axis": axis, "keepdims": True}, name)
+    return broadcast_to(total, kept_shape(shape, params, name), shape)
+
+
+def group_size(c) -> sympy.Expr:
+    """N, how many entries each reduced value combines, from the node's NumPy shape and axis."""
+    return axis_length(c.node.args[0].shape, params_of(c), c.node.op)
+
+
+def params_of(c) -> dict:
+    """The node's keyword arguments (NumPy's, as written), defaults filled in."""
+    return dict(c.node.value or ())
+
+
+def scalar_result(c) -> sympy.Expr:
+    """The reduction's own value as one number, for a forward-mode Jacobian: its symbol, or (keepdims=True,
+    a 1×1 array) the same reduction without keepdims."""
+    own = c.symbol_of[c.node]
+    if not is_array(own):
+        return own
+    operand = c.node.args[0]
+    params = {**params_of(c), "keepdims": False}
+    extra = {k: v for k, v in params.items() if k not in AXIS}
+    return stored_reduction(c.node.op, c.operand(0), operand.shape, params, **extra)

@@ -51,6 +51,8 @@ class Operation:
     * `jacobians` / `vjps`: forward-mode (numerator-layout Jacobian) and
       reverse-mode (vector-Jacobian product) forms, by the name the rules
       tables use.
+    * `callable`: False for an operation the input language writes with
+      syntax of its own (indexing, X[0]) rather than as a call by its name.
     * `composes`: (outer, inner) when outer(inner(z, **kw)) is this operation
       of z with the same keywords (log(softmax(z)) is log_softmax(z)): the
       translation reads the composition as this one operation, whose rules
@@ -78,6 +80,9 @@ class Operation:
     jacobians: Mapping[str, Form] = field(default_factory=dict)
     vjps: Mapping[str, Form] = field(default_factory=dict)
     shape: Callable | None = None
+    #: the name a call prints with, when it is not `name` (the reduction max(z) is declared as amax)
+    shown_as: str | None = None
+    callable: bool = True
     composes: tuple[str, str] | None = None
     notes: Callable | None = None
     detail: Callable | None = None

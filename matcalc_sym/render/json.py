@@ -76,6 +76,7 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "expansion": _expansion_to_dict(derivation.expansion),
         "gradients": {name: expression_to_dict(g) for name, g in derivation.gradients.items()},
         "check": derivation.check.to_dict() if derivation.check is not None else None,
+        "answer": derivation.answer.to_dict() if derivation.answer is not None else None,
     }
 
 

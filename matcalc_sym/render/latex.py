@@ -20,7 +20,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .printable import PrintsEachOnce, is_large, misread
+from .printable import PrintsEachOnce, is_large, misread, negated, negative
 from .terminal import COMPACT_STEPS, TITLES, groups
 
 #: a document that compiles with Debian's texlive-latex-base alone
@@ -46,6 +46,18 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
         self._large = False
+
+    def _print_MatAdd(self, expr):
+        """I − \\frac{1}{n} 𝟙𝟙ᵀ: positive terms first, then each negative one after a binary minus."""
+        terms = sorted(expr.args, key=negative)
+        tex = ""
+        for index, term in enumerate(terms):
+            minus = negative(term)
+            body = self._print(negated(term) if minus else term)
+            if isinstance(term, (sympy.Add, sympy.MatAdd)):
+                body = rf"\left({body}\right)"
+            tex += (" - " if index else "- ") + body if minus else (" + " if index else "") + body
+        return tex
 
     def doprint(self, expr) -> str:
         """A large expression prints in the order it was built: sorting its sums cost a third of the time."""

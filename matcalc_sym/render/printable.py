@@ -71,3 +71,21 @@ class PrintsEachOnce:
         if printed is None:
             printed = self._printed[key] = super()._print(expr)
         return printed
+
+
+def negative(term) -> bool:
+    """A matrix term whose scalar coefficient carries a minus sign (−A, −(1/n)·𝟙𝟙ᵀ)."""
+    import sympy
+
+    from ..algebra import split
+
+    coefficient, core = split(term)
+    return core is not None and sympy.sympify(coefficient).could_extract_minus_sign()
+
+
+def negated(term):
+    """−term, with the sign taken off its coefficient (so it prints after a binary minus)."""
+    from ..algebra import join, split
+
+    coefficient, core = split(term)
+    return join(-coefficient, core)

@@ -98,6 +98,17 @@ SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
+        "answer": {
+            "type": ["object", "null"],
+            "required": ["answer", "correct", "diagnosis", "step"],
+            "properties": {
+                "answer": {"type": "string"},
+                "correct": {"type": "boolean"},
+                "diagnosis": {"type": "string"},
+                "step": {"type": ["integer", "null"]},
+            },
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
 }

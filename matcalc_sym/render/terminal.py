@@ -18,7 +18,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from .printable import PrintsEachOnce, is_large, misread
+from .printable import PrintsEachOnce, is_large, misread, negated, negative
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -64,6 +64,24 @@ class _Printer(PrettyPrinter):
                 form = prettyForm(*form.parens())  # a fraction's bar groups it already
             forms.append(form)
         return prettyForm.__mul__(*forms)
+
+    def _print_MatAdd(self, expr):
+        """I − (1/n)·𝟙𝟙ᵀ: terms with a negative coefficient after a binary minus, positive terms first.
+
+        SymPy's own form puts the term's sign in its coefficient (I -1/n·𝟙𝟙ᵀ),
+        and a stacked fraction then hides the minus in its numerator, so the
+        sum reads like a product.
+        """
+        terms = sorted(expr.args, key=negative)  # stable: the positive terms first, each group in order
+        result = None
+        for term in terms:
+            minus = negative(term)
+            form = self._print(negated(term) if minus else term)
+            if result is None:
+                result = prettyForm(*form.left("-")) if minus else form
+            else:
+                result = prettyForm(*stringPict.next(result, " - " if minus else " + ", form))
+        return result
 
     def _inverse_transpose(self, matrix):
         from sympy.printing.pretty.stringpict import prettyForm
@@ -219,6 +237,8 @@ def renderables(derivation, width: int = 100):
                 box=box.DOUBLE, style="bold", border_style="green")
     if derivation.check is not None:
         yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
+    if derivation.answer is not None:
+        yield Text(derivation.answer.line(), style="green" if derivation.answer.correct else "bold red")
 
 
 def _rule_and_room(step, inner: int) -> tuple[str, int]:
