@@ -116,19 +116,21 @@ def _row_sum(a, b):
     # 𝟙ᵀ(diag(u) + diag(x)Aᵀ) = uᵀ + xᵀAᵀ. A Jacobian that is a sum (softmax's diag(s) − s sᵀ,
     # log-softmax's I − 𝟙 sᵀ) meets a row or a diagonal from the rest of the chain; term by term each
     # product reduces (𝟙ᵀ·diag(y) = yᵀ, yᵀ·𝟙 = sum(y)), which is how cross-entropy's s·Σy − y appears.
-    # A diagonal is distributed only when every term then reduces.
+    # A diagonal is distributed only when that cancels diagonals (diag(1/s)·(diag(s) − s sᵀ) = I − 𝟙 sᵀ);
+    # diag(γ)·(I − 𝟙𝟙ᵀ/n) reads best as it is.
     if not (is_row(a) or isinstance(a, Diag)) or not isinstance(b, sympy.MatAdd):
         return None
-    terms = []
-    for term in b.args:
-        product, used = multiply(a, term)
-        if not used and not is_row(a):
-            return None
-        terms.append(product)
+    terms = [multiply(a, term)[0] for term in b.args]
     total = terms[0]
     for term in terms[1:]:
         total = add(total, term)
+    if isinstance(a, Diag) and _diagonals(total) >= 1 + _diagonals(b):
+        return None
     return total
+
+
+def _diagonals(expr) -> int:
+    return sum(1 for e in sympy.preorder_traversal(expr) if isinstance(e, Diag))
 
 
 PRODUCT_IDENTITIES: tuple[Callable, ...] = (_zero, _identity, _diag_diag, _row_diag, _diag_column, _row_column,
