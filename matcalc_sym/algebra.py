@@ -112,14 +112,25 @@ def _row_column(a, b):
 
 
 def _row_sum(a, b):
-    """aᵀ·(B + C) = aᵀB + aᵀC, each product reduced (𝟙ᵀ(diag(u) + diag(x)Aᵀ) = uᵀ + xᵀAᵀ)."""
-    if is_row(a) and isinstance(b, sympy.MatAdd):
-        total = None
-        for term in b.args:
-            product, _ = multiply(a, term)
-            total = product if total is None else add(total, product)
-        return total
-    return None
+    """aᵀ·(B + C) = aᵀB + aᵀC and diag(a)·(B + C) = diag(a)B + diag(a)C, each product reduced."""
+    # 𝟙ᵀ(diag(u) + diag(x)Aᵀ) = uᵀ + xᵀAᵀ. A Jacobian that is a sum (softmax's diag(s) − s sᵀ,
+    # log-softmax's I − 𝟙 sᵀ) meets a row or a diagonal from the rest of the chain; term by term each
+    # product reduces (𝟙ᵀ·diag(y) = yᵀ, yᵀ·𝟙 = sum(y)), which is how cross-entropy's s·Σy − y appears.
+    # A diagonal is distributed only when that cancels diagonals (diag(1/s)·(diag(s) − s sᵀ) = I − 𝟙 sᵀ);
+    # diag(γ)·(I − 𝟙𝟙ᵀ/n) reads best as it is.
+    if not (is_row(a) or isinstance(a, Diag)) or not isinstance(b, sympy.MatAdd):
+        return None
+    terms = [multiply(a, term)[0] for term in b.args]
+    total = terms[0]
+    for term in terms[1:]:
+        total = add(total, term)
+    if isinstance(a, Diag) and _diagonals(total) >= 1 + _diagonals(b):
+        return None
+    return total
+
+
+def _diagonals(expr) -> int:
+    return sum(1 for e in sympy.preorder_traversal(expr) if isinstance(e, Diag))
 
 
 PRODUCT_IDENTITIES: tuple[Callable, ...] = (_zero, _identity, _diag_diag, _row_diag, _diag_column, _row_column,
@@ -186,7 +197,22 @@ def add(left, right):
         return transpose(add(row_vector(left), row_vector(right)))
     if _diagonal_like(left) and _diagonal_like(right):
         return Diag(add(_diagonal_vector(left), _diagonal_vector(right)))
+    common = _common_right_factor(lc, lm, rc, rm)
+    if common is not None:
+        return common
     return sympy.MatAdd(left, right)
+
+
+def _common_right_factor(lc, lm, rc, rm):
+    """aᵀX + bᵀX = (a + b)ᵀX: two rows times the same matrix are one row times it."""
+    if not (isinstance(lm, sympy.MatMul) and isinstance(rm, sympy.MatMul)) or lm.args[1:] != rm.args[1:]:
+        return None
+    first, second = lm.args[0], rm.args[0]
+    if not (is_row(first) and is_row(second)):
+        return None
+    a, b = row_vector(first), row_vector(second)
+    rows = transpose(Elementwise(lc * element_of(a) + rc * element_of(b), *a.shape))
+    return sympy.MatMul(rows, *lm.args[1:])
 
 
 def _diagonal_like(m) -> bool:

@@ -152,6 +152,7 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
             steps.append(Step("simplify", final_lhs, simpler, "simplify",
                               "a shorter equivalent form", shapes=_shape_note(simpler)))
             result = simpler
+    notes += operation_notes(graph, {names[0]: result} if len(names) == 1 else {})
     return Derivation(
         source=expression,
         expression=graph.full[graph.output],
@@ -192,6 +193,18 @@ def _oracle_fields(program) -> dict:
     return {"declared_shapes": {name: tuple(str(d) for d in shape) for name, shape in program.declared.items()},
             "user_functions": functions, "user_aliases": aliases,
             "output_shape": tuple(str(d) for d in program.output.shape)}
+
+
+def operation_notes(graph: IntermediateGraph, results: Mapping[str, sympy.Basic]) -> list[str]:
+    """What the declared operations of the graph read in its results (each note once, in graph order)."""
+    from .operations import operation
+
+    notes: list[str] = []
+    for name in dict.fromkeys(node.op for node in graph.order):
+        op = operation(name)
+        if op is not None and op.notes is not None:
+            notes += [note for note in op.notes(graph, dict(results)) if note not in notes]
+    return notes
 
 
 def _use_reverse(graph: IntermediateGraph, names: list[str], mode: str) -> bool:
@@ -253,6 +266,7 @@ def _derive_reverse(expression, program, graph, names, notes, steps, layout, sim
                                   "a shorter equivalent form", wrt=name))
                 gradients[name] = simpler
     result = gradients[names[0]] if len(names) == 1 else sympy.Tuple(*[gradients[n] for n in names])
+    notes = [*notes, *operation_notes(graph, gradients)]
     definitions = {item.symbol.name: graph.full[item.node] for item in graph.intermediates if item.user_named}
     symbols = _with_unused(graph, names, dict(graph.variables))
     symbols.update({item.symbol.name: item.symbol for item in graph.intermediates if item.user_named})

@@ -400,6 +400,8 @@ class ReduceSum(NamedCall, sympy.Expr):
         if isinstance(array, sympy.MatMul) and len(array.args) == 2 and isinstance(array.args[1], OneMatrix) \
                 and not is_array(array.args[0]):
             return array.args[0] * rows * cols
+        if isinstance(array, Elementwise) and array.body.as_coeff_Mul()[0] == -1:  # sum(−y) = −sum(y)
+            return -ReduceSum(Elementwise(-array.body, rows, cols))
         return sympy.Expr.__new__(cls, array)
 
     @property

@@ -283,7 +283,9 @@ class _Plan:
             arguments = list(np.broadcast_arrays(*arguments))
         try:
             return self.function(*arguments)
-        except NameError:  # a special function NumPy lacks (polygamma, …): mpmath, entry by entry
+        except (NameError, TypeError):
+            # a special function NumPy lacks (polygamma, …), or one lambdify takes from `math` (erf, as in
+            # GELU's derivative), which refuses an array: mpmath, entry by entry
             return np.vectorize(_compiled(self.body, self.parameters, "mpmath"), otypes=[float])(*arguments)
 
 

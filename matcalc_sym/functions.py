@@ -93,8 +93,85 @@ class clip(sympy.Function):  # noqa: N801 - NumPy's name
         return f"{printer._module_format('numpy.clip')}({', '.join(printer._print(a) for a in self.args)})"
 
 
+
+class _Defined(sympy.Function):
+    """An activation that prints as its own name and means its `definition` everywhere else.
+
+    Its derivative (`fdiff`) is sympy.diff of the definition, so the rule the
+    table gives for it is proven against the definition, not against itself;
+    its value, its NumPy code and its rewrite are the definition too.
+    """
+
+    nargs = 1
+    #: how the paper's notation names it in LaTeX
+    latex_name = ""
+
+    @staticmethod
+    def definition(x: sympy.Expr) -> sympy.Expr:
+        raise NotImplementedError
+
+    @classmethod
+    def eval(cls, arg):  # safe: SymPy's automatic-evaluation hook, not Python's eval
+        if arg.is_zero:
+            return sympy.Integer(0)
+        return None
+
+    def fdiff(self, argindex: int = 1):
+        t = sympy.Dummy("t", real=True)
+        return sympy.diff(self.definition(t), t).xreplace({t: self.args[0]})
+
+    def written_out(self) -> sympy.Expr:
+        return self.definition(self.args[0])
+
+    def _eval_evalf(self, prec):
+        return self.written_out()._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{{self.latex_name}}}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"{type(self).__name__}({printer._print(self.args[0])})"
+
+    def _numpycode(self, printer):
+        return f"({printer._print(self.written_out())})"
+
+    def _mpmathcode(self, printer):
+        return f"({printer._print(self.written_out())})"
+
+
+class gelu(_Defined):  # noqa: N801 - SymPy names functions in lower case
+    """GELU(x) = x·Φ(x) = x(1 + erf(x/√2))/2, the exact Gaussian error linear unit (not the tanh
+    approximation)."""
+
+    latex_name = "GELU"
+
+    @staticmethod
+    def definition(x: sympy.Expr) -> sympy.Expr:
+        return x * (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+    def _eval_rewrite_as_erf(self, arg, **kwargs):
+        return self.definition(arg)
+
+
+class silu(_Defined):  # noqa: N801 - SymPy names functions in lower case
+    """SiLU(x) = x·σ(x) = x/(1 + e^(−x)), the sigmoid-weighted linear unit (swish)."""
+
+    latex_name = "SiLU"
+
+    @staticmethod
+    def definition(x: sympy.Expr) -> sympy.Expr:
+        return x * sigmoid(x)
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return arg / (1 + sympy.exp(-arg))
+
+
 #: names the rules tables may give in `sympy = "..."` besides SymPy's own functions
-CUSTOM = {"sigmoid": sigmoid, "clip": clip}
+CUSTOM = {"sigmoid": sigmoid, "clip": clip, "gelu": gelu, "silu": silu}
 #: SymPy callables that are helpers returning other classes, not Function subclasses
 HELPERS = {"sqrt": sympy.sqrt, "cbrt": sympy.cbrt}
 

@@ -580,6 +580,9 @@ class _Translator:
     # -- building nodes -----------------------------------------------------
 
     def apply(self, op: str, args: list[Node], column: int | None, params: tuple = ()) -> Node:
+        composed = self._composition(op, args)
+        if composed is not None:
+            return self.apply(composed, list(args[0].args), column, args[0].value or ())
         for index, arg in enumerate(args):
             if arg.op in COMPARISONS and not (op == "where" and index == 0):
                 raise ParseError("a comparison is only allowed as the condition of where(...)", column, self.text)
@@ -614,6 +617,25 @@ class _Translator:
             raise ParseError(f"the derivative would nest more than {limits.MAX_DERIVATIVE_HEIGHT} levels deep "
                              f"(a product of more than {limits.MAX_DERIVATIVE_HEIGHT // 2} factors?)", column, self.text)
         return node
+
+    def _composition(self, op: str, args: list[Node]) -> str | None:
+        """The declared operation outer(inner(z)) is (log(softmax(z)) is log_softmax(z)), if any.
+
+        Only an unnamed inner result is merged: `s = softmax(z); log(s)` keeps
+        the user's s and differentiates through it.
+        """
+        from .operations import composition
+
+        if len(args) != 1 or args[0].is_leaf or args[0] in self.names:
+            return None
+        declared = composition(op, args[0].op)
+        if declared is None:
+            return None
+        note = (f"{op}({args[0].op}(...)) is read as {declared.name}(...): the same value, computed stably, "
+                "and differentiated as one operation")
+        if note not in self.notes:
+            self.notes.append(note)
+        return declared.name
 
     def _note_elementwise_inverse(self, base: Node) -> None:
         """`A**-1` keeps NumPy's meaning (1/A entry by entry); a square A makes the inverse a likely intent."""

@@ -55,6 +55,17 @@ def _numpy_functions(np) -> dict[str, Callable]:
         shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
         return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
+    def logsumexp(x, axis=None, keepdims=False):
+        # scipy.special.logsumexp: the largest entry taken out first, so exp never overflows
+        top = np.max(x, axis=axis, keepdims=True)
+        total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+        return total if keepdims else np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
+
+    def log_softmax(x, axis=None):
+        # scipy.special.log_softmax: the maximum subtracted before anything else, so x − max stays exact
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
     def extremum(reduce, pairwise):
         """max(z) is np.max and max(a, b) np.maximum: the number of arguments decides, as in NumPy."""
         return lambda *args, **k: reduce(args[0], **k) if len(args) == 1 else pairwise(*args, **k)
@@ -62,6 +73,9 @@ def _numpy_functions(np) -> dict[str, Callable]:
     return {
         "softmax": softmax,
         "amax": np.max, "amin": np.min, "prod": np.prod, "variance": np.var, "std": np.std,
+        "log_softmax": log_softmax, "logsumexp": logsumexp,
+        "gelu": lambda x: x * (1 + vectorized(math.erf)(x / math.sqrt(2))) / 2,
+        "silu": lambda x: x / (1 + np.exp(-x)),
         "sin": np.sin, "cos": np.cos, "tan": np.tan,
         "cot": lambda x: 1 / np.tan(x), "sec": lambda x: 1 / np.cos(x), "csc": lambda x: 1 / np.sin(x),
         "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
@@ -129,6 +143,10 @@ def _precise_functions(np, ctx) -> dict[str, Callable]:
         "dot": lambda a, b: np.dot(a, b),
         "transpose": lambda a: np.transpose(a) if isinstance(a, np.ndarray) else a,
         "softmax": lambda x, axis=None: _precise_softmax(np, ctx, x, axis),
+        "logsumexp": lambda x, axis=None, keepdims=False: _precise_logsumexp(np, ctx, x, axis, keepdims),
+        "log_softmax": lambda x, axis=None: x - _precise_logsumexp(np, ctx, x, axis, True),
+        "gelu": each(lambda x: x * (1 + ctx.erf(x / ctx.sqrt(2))) / 2),
+        "silu": each(lambda x: x / (1 + ctx.exp(-x))),
     })
     return table
 
@@ -145,6 +163,17 @@ def _precise_var(np, x, axis=None, ddof=0, keepdims=False):
     count = x.size if axis is None else x.shape[axis]
     deviations = x - np.sum(x, axis=axis, keepdims=True) / count
     return np.sum(deviations * deviations, axis=axis, keepdims=keepdims) / (count - ddof)
+
+
+def _precise_logsumexp(np, ctx, x, axis, keepdims):
+    """log Σ exp to 30 digits (no shift needed: mpmath's exponents do not overflow)."""
+    if not isinstance(x, np.ndarray):
+        return x
+    exps = np.vectorize(ctx.exp, otypes=[object])(x)
+    total = np.vectorize(ctx.log, otypes=[object])(np.sum(exps, axis=axis, keepdims=True))
+    if keepdims:
+        return total
+    return np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
 
 
 def _precise_max(a, b):

@@ -48,7 +48,8 @@ TEMPLATES: dict[str, str] = {
     "max": "_np.maximum({0}, {1})", "min": "_np.minimum({0}, {1})",
     "erf": "_each(_math.erf, {0})", "erfc": "_each(_math.erfc, {0})", "gamma": "_each(_math.gamma, {0})",
     "loggamma": "_each(_loggamma, {0})", "atan2": "_np.arctan2({0}, {1})", "where": "_np.where({0}, {1}, {2})",
-    "softmax": "_softmax({0}{kw})",
+    "softmax": "_softmax({0}{kw})", "log_softmax": "_log_softmax({0}{kw})", "logsumexp": "_logsumexp({0}{kw})",
+    "gelu": "_gelu({0})", "silu": "_silu({0})",
     "max/1": "_np.max({0}{kw})", "min/1": "_np.min({0}{kw})", "amax": "_np.max({0}{kw})", "amin": "_np.min({0}{kw})",
     "prod": "_np.prod({0}{kw})", "variance": "_np.var({0}{kw})", "std": "_np.std({0}{kw})",
     "sum": "_np.sum({0}{kw})", "mean": "_np.mean({0}{kw})", "dot": "_np.dot({0}, {1})",
@@ -113,6 +114,28 @@ def _kron_vjp_right(g, a):
     """The adjoint of B in kron(A, B): the blocks of g weighted by the entries of a."""
     p, q = a.shape
     return _np.einsum("ikjl,ij->kl", g.reshape(p, g.shape[0] // p, q, g.shape[1] // q), a)
+
+
+def _gelu(x):
+    """x * Phi(x), the exact GELU (erf, not the tanh approximation)."""
+    return x * (1.0 + _each(_math.erf, x / _math.sqrt(2.0))) / 2.0
+
+
+def _silu(x):
+    return x / (1.0 + _np.exp(-x))
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    top = _np.max(x, axis=axis, keepdims=True)
+    total = _np.log(_np.sum(_np.exp(x - top), axis=axis, keepdims=True)) + top
+    if keepdims:
+        return total
+    return _np.squeeze(total, axis=axis) if axis is not None else total.reshape(())[()]
+
+
+def _log_softmax(x, axis=None):
+    shifted = x - _np.max(x, axis=axis, keepdims=True)
+    return shifted - _np.log(_np.sum(_np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _logdet(a):

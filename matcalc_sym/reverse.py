@@ -18,6 +18,7 @@ from .adjoint import adjoint
 from .arrays import element_of, flatten_elements, is_array
 from .expr import Node
 from .graph import IntermediateGraph, differentiable_depends, make_symbol
+from .operations import operation
 from .reverse_rules import Contribution, contributions
 from .steps import Partial, Step
 
@@ -99,6 +100,9 @@ class Reverse:
         node, operand = contribution.node, contribution.operand
         formula = sympy.Mul(Partial(loss, self.name(node), True), Partial(self.name(node), self.name(operand), True))
         explanation = contribution.rule.explain
+        declared = operation(node.op)
+        if declared is not None and declared.detail is not None:
+            explanation += f"; {declared.detail(node)}"
         if contribution.scalar_rule:
             explanation += f" ({contribution.scalar_rule} rule element by element)"
         if contribution.summed_axes:

@@ -118,6 +118,7 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     expr = _scalars_out(expr)
     expr = _scalars_out(flatten_elements(expr))
     expr = _fewer_transposes(expr)
+    expr = _negated_sums(expr)
     coefficient, core = split(expr)
     if core is not None and isinstance(coefficient, sympy.Piecewise) and not has_free_element(coefficient):
         return sympy.Piecewise(*[(join(value, core), condition) for value, condition in coefficient.args])
@@ -157,10 +158,62 @@ def _simplify_body(body: sympy.Basic) -> sympy.Basic:
             body = _fold_cases(body)
         if any(isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixSymbol)
                for a in body.atoms(Elem) for e in sympy.preorder_traversal(a.array)):
-            return body  # SymPy's scalar rewrites do not all accept matrix sums inside an element
-        return readable(body)
+            # SymPy's scalar rewrites do not all accept matrix sums inside an element: only hidden ones
+            return _much_shorter(body, body)
+        return _much_shorter(body, readable(body))
     except (TypeError, ValueError, AttributeError):  # a rewrite SymPy cannot do here: keep the body
         return body
+
+
+def _much_shorter(body: sympy.Basic, kept: sympy.Basic) -> sympy.Basic:
+    """The body simplified as scalar algebra over its elements, when that at least halves it.
+
+    Each element (and each number made of whole arrays) is one real unknown
+    there, so σ(z)(1 − σ(z))·(−y/σ(z) + (1 − y)/(1 − σ(z))) becomes σ(z) − y.
+    A rewrite that only shuffles signs or factors is not worth a different
+    answer from the one the steps built, so only a large gain is taken.
+    """
+    from .scoped_fold import opaque_arrays
+
+    hidden, restore = opaque_arrays(body)
+    if not restore or not (hidden.is_Add or _divides_by_a_function(hidden)) \
+            or tree_size(hidden, EXPANDABLE) > EXPANDABLE or _has_large_power(hidden):
+        return kept  # nothing there to cancel: the body stays as the steps built it, at no cost
+    candidates = []
+    for start in (hidden, _as_sigmoid(hidden)):
+        cancelled = sympy.cancel(start) if _power_degree(start) <= CANCELLABLE_DEGREE else start
+        candidates += [start, cancelled, sympy.expand(cancelled), sympy.factor_terms(cancelled)]
+    simpler = min(candidates, key=_cost)
+    if 2 * sympy.count_ops(simpler) > sympy.count_ops(hidden):
+        return kept
+    return simpler.xreplace(restore)
+
+
+def _divides_by_a_function(expr: sympy.Basic) -> bool:
+    """Whether `expr` divides by a sum or a function (1/σ(z), 1/(1 + e^z)): what a cancellation can remove."""
+    return any(p.exp.is_negative and not p.base.is_Symbol and not p.base.is_Number for p in expr.atoms(sympy.Pow))
+
+
+def _as_sigmoid(expr: sympy.Basic) -> sympy.Basic:
+    """e^a/(1 + e^a) and 1/(1 + e^(−a)) written as σ(a), the logistic sigmoid they are (softplus' slope)."""
+    from .functions import sigmoid
+
+    def logistic(m):
+        for factor in m.args:
+            if not (factor.is_Pow and factor.exp == -1 and factor.base.is_Add and len(factor.base.args) == 2
+                    and 1 in factor.base.args):
+                continue
+            (power,) = [t for t in factor.base.args if t != 1]
+            if not isinstance(power, sympy.exp):
+                continue
+            rest = [f for f in m.args if f is not factor]
+            if power in rest:
+                rest.remove(power)
+                return sympy.Mul(sigmoid(power.args[0]), *rest)
+            return sympy.Mul(sigmoid(-power.args[0]), *rest)
+        return m
+
+    return expr.replace(lambda e: e.is_Mul, logistic)
 
 
 def _fold_cases(body: sympy.Basic) -> sympy.Basic:
@@ -220,7 +273,7 @@ def _collect_coefficients(expr: sympy.Basic) -> sympy.Basic:
         if isinstance(e, sympy.MatMul):
             coefficient, factors = sympy.Integer(1), []
             for factor in e.args:
-                c, core = split(factor)
+                c, core = split(_sign_out(factor) if len(e.args) > 1 else factor)
                 coefficient *= c
                 if core is not None:
                     factors.extend(core.args if isinstance(core, sympy.MatMul) else [core])
@@ -233,6 +286,35 @@ def _collect_coefficients(expr: sympy.Basic) -> sympy.Basic:
         return e
 
     return expr.replace(lambda e: isinstance(e, (sympy.Transpose, sympy.MatMul)), gather)
+
+
+def _negated_sums(expr: sympy.Basic) -> sympy.Basic:
+    """−(yᵀ − sum(y)·sᵀ) = sum(y)·sᵀ − yᵀ: a negative number multiplied into a sum of arrays, where
+    that leaves fewer minus signs."""
+    from .algebra import join, split
+
+    def negatives(terms) -> int:
+        return sum(1 for t in terms if split(t)[0].could_extract_minus_sign())
+
+    def distribute(e):
+        coefficient, core = split(e)
+        if not (coefficient.is_Number and coefficient < 0 and isinstance(core, sympy.MatAdd)):
+            return e
+        terms = [join(coefficient * c, m) for c, m in map(split, core.args)]
+        return sympy.MatAdd(*terms) if negatives(terms) < 1 + negatives(core.args) else e
+
+    return expr.replace(lambda e: isinstance(e, sympy.MatMul), distribute)
+
+
+def _sign_out(factor):
+    """A factor −y of a matrix product as −1·y, so the sign joins the product's coefficient: 𝟙𝟙ᵀ(−Y) = −𝟙𝟙ᵀY."""
+    from .arrays import Elementwise
+
+    if isinstance(factor, Elementwise):
+        number, rest = factor.body.as_coeff_Mul()
+        if number == -1:
+            return sympy.MatMul(-1, Elementwise(rest, *factor.shape))
+    return factor
 
 
 def _transposes(expr) -> int:

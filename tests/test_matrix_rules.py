@@ -52,6 +52,8 @@ EXAMPLES = {
     "kron-left": ("sum(sin(kron(C, B)))", "C"),
     "kron-right": ("sum(sin(kron(C, B)))", "B"),
     "matrix-power": ("sum(sin(matrix_power(B, 3)))", "B"),
+    "log-softmax": ("sum(log_softmax(C, axis=1) * tanh(C))", "C"),
+    "logsumexp": ("sum(logsumexp(C, axis=0) * x)", "C"),
 }
 
 

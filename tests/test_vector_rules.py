@@ -33,6 +33,8 @@ EXAMPLES = {
     "index-vector": ("sin(w[:1]) * w[-1]", "w", {"w": "n"}),
     "kron-left": ("kron(w, x)", "w", {"w": "n", "x": "n"}),
     "kron-right": ("kron(w, x)", "x", {"w": "n", "x": "n"}),
+    "log-softmax": ("log_softmax(w)", "w", {"w": "n"}),
+    "logsumexp": ("logsumexp(w)", "w", {"w": "n"}),
 }
 RNG = np.random.default_rng(11)
 VALUES = {"w": RNG.normal(size=4), "x": RNG.normal(size=4), "z": 0.3, "X": RNG.normal(size=(3, 4))}
@@ -67,6 +69,7 @@ PRODUCTS = [
     (Ones(1, n), Diag(a)), (a.T, Diag(b)), (Diag(a), Ones(n, 1)), (Diag(a), b), (Ones(1, n), b), (a.T, b),
     (sympy.MatMul(3, Identity(n)), Diag(a)), (Diag(a), sympy.MatMul(Diag(b), X)),
     (Ones(1, n), sympy.MatAdd(Diag(a), sympy.MatMul(Diag(b), X.T))), (a.T, sympy.MatAdd(X, Diag(c))),
+    (a.T, sympy.MatAdd(Identity(n), sympy.MatMul(-1, Ones(n, 1), b.T))),
 ]
 
 

@@ -11,6 +11,7 @@ import pkgutil
 from .registry import (
     REGISTRY,
     Operation,
+    composition,
     find_rule,
     form,
     of,
@@ -23,5 +24,5 @@ from .registry import (
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["REGISTRY", "Operation", "find_rule", "form", "of", "operation", "operation_classes", "register",
+__all__ = ["REGISTRY", "Operation", "composition", "find_rule", "form", "of", "operation", "operation_classes", "register",
            "scalar_classes"]

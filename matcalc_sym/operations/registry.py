@@ -53,6 +53,15 @@ class Operation:
       tables use.
     * `callable`: False for an operation the input language writes with
       syntax of its own (indexing, X[0]) rather than as a call by its name.
+    * `composes`: (outer, inner) when outer(inner(z, **kw)) is this operation
+      of z with the same keywords (log(softmax(z)) is log_softmax(z)): the
+      translation reads the composition as this one operation, whose rules
+      are shorter than the chain through both.
+    * `detail(node)`: words a step adds about this application, such as the
+      axis it works along ("row-wise: over each of the N rows").
+    * `notes(graph, result)`: sentences about a finished result that the
+      operation knows how to read (softmax cross-entropy's s·Σy − y is the
+      classic s − y when Σy = 1).
     """
 
     name: str
@@ -74,6 +83,9 @@ class Operation:
     #: the name a call prints with, when it is not `name` (the reduction max(z) is declared as amax)
     shown_as: str | None = None
     callable: bool = True
+    composes: tuple[str, str] | None = None
+    notes: Callable | None = None
+    detail: Callable | None = None
 
 
 REGISTRY: dict[str, Operation] = {}
@@ -126,6 +138,11 @@ def scalar_classes() -> tuple[type, ...]:
     from .calls import ScalarCall
 
     return (*(klass for klass in _BY_CLASS if not issubclass(klass, sympy.MatrixExpr)), ScalarCall)
+
+
+def composition(outer: str, inner: str) -> Operation | None:
+    """The operation that outer(inner(z)) is, if one is declared (log, softmax: log_softmax)."""
+    return next((op for op in REGISTRY.values() if op.composes == (outer, inner)), None)
 
 
 def find_rule(rules, match: str, operand_kinds: tuple[str, ...], slot: str):

@@ -192,7 +192,8 @@ _UNNAMED_RULES = ("intermediate-variable", "substitute", "simplify")
 #: derivations with more steps than this print one line per step
 COMPACT_STEPS = 200
 #: differentiate steps whose reason is the point of the lesson (the paper's vector rules)
-_EXPLAINED_RULES = ("element-wise-diagonal", "scalar-expansion", "matrix-vector-product", "vector-matrix-product")
+_EXPLAINED_RULES = ("element-wise-diagonal", "scalar-expansion", "matrix-vector-product", "vector-matrix-product",
+                    "softmax", "log-softmax", "logsumexp")  # these say which entries are normalized (the axis)
 
 
 def title(derivation) -> str:
