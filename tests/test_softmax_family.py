@@ -17,7 +17,11 @@ from matcalc_sym import ParseError, ShapeError, derive
 from matcalc_sym.numeric import evaluate_expression
 from matcalc_sym.reference import Undefined
 from matcalc_sym.render.schema import errors as schema_errors
-from tests.helpers import assert_gradient_matches, assert_jacobian_matches, reference_output
+from tests.helpers import (
+    assert_jacobian_matches,
+    assert_matches_numpy,
+    reference_output,
+)
 
 SOFTMAX_REGRESSION = "L = -sum(y*log(softmax(W@x + b)))"
 REGRESSION_SHAPES = {"W": "k,n", "x": "n", "b": "k", "y": "k"}
@@ -52,22 +56,6 @@ def values_for(shapes: dict, rng=RNG) -> dict:
     """Random inputs of the declared shapes (dimension names read from SIZES)."""
     return {name: rng.normal(size=tuple(SIZES.get(d, 1) if not d.isdigit() else int(d) for d in shape.split(",")))
             for name, shape in shapes.items()}
-
-
-def with_upstream(d, values: dict) -> dict:
-    """The upstream gradient ∂J/∂O of a non-scalar output, shaped like the output NumPy computes."""
-    upstream = [name for name in d.symbols if name.startswith("dJ/d")]
-    if not upstream:
-        return values
-    return {**values, upstream[0]: RNG.normal(size=np.shape(reference_output(d, values)))}
-
-
-def assert_matches_numpy(d, values: dict, wrt: str) -> None:
-    values = with_upstream(d, values)
-    if d.rule == "backprop":
-        assert_gradient_matches(d, values, wrt)
-    else:
-        assert_jacobian_matches(d, values)
 
 
 def run_exported(d) -> float:
