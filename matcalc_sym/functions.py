@@ -92,6 +92,10 @@ class clip(sympy.Function):  # noqa: N801 - NumPy's name
     def _numpycode(self, printer):
         return f"{printer._module_format('numpy.clip')}({', '.join(printer._print(a) for a in self.args)})"
 
+    def _mpmathcode(self, printer):
+        """Entry by entry (a body with erf falls back to mpmath): min(max(x, lo), hi) on mpf numbers."""
+        return printer._print(self.definition())
+
 
 
 class _Defined(sympy.Function):

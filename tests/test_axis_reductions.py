@@ -109,3 +109,26 @@ def test_a_vector_reduction_adds_no_axis_words():
     d = derive("sum(tanh(x))", "x", shapes={"x": "n"}, mode="reverse")
     (step,) = [s for s in d.steps if s.kind == "differentiate" and s.rule == "sum"]
     assert "axis" not in step.explanation and "entries" not in step.explanation.split(";")[-1]
+
+
+@pytest.mark.parametrize("text, wrt", [
+    ("sum(std(c, axis=1, keepdims=True))", "c"),
+    ("sum(var(c, axis=1))", "c"),
+    ("sum(std(r, axis=0)*x)", "r"),
+    ("sum(max(c, axis=1)*x)", "c"),
+    ("sum(min(r, axis=0))", "r"),
+    ("sum(mean(c, axis=-1)*x)", "c"),
+])
+def test_a_group_of_one_entry_reduces_to_the_entry(text, wrt):
+    """Along an axis of length 1 each group is one entry: std and var are 0 everywhere (gradient 0, not
+    0/0 = nan), max and min pass the upstream gradient straight through (no tie count, no dead nan branch)."""
+    shapes = {"c": "n,1", "r": "1,n", "x": "n"}
+    d = derive(text, wrt, shapes=shapes, check=True)
+    assert d.check.passed, d.check.failure
+    values = {"c": np.array([[1.0], [2.0], [3.0]]), "r": np.array([[1.0, 2.0, 3.0]]), "x": np.array([0.5, -1.0, 2.0])}
+    got = np.asarray(d.evaluate(values), dtype=float)
+    assert np.all(np.isfinite(got))
+    d.to_numpy()  # the export prints every part of the result (a dead 1/0 branch made it fail)
+    assert "nan" not in str(d.result) and "zoo" not in str(d.result)
+    if text.startswith(("sum(std", "sum(var")):
+        assert np.allclose(got, 0.0)

@@ -448,3 +448,15 @@ def test_the_worked_example_runs_on_the_command_line_with_check():
                                       "-f", "text"], env={"COLUMNS": "90", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert "tr(A)⋅𝕀" in result.stdout and "check passed" in result.output
+
+
+@pytest.mark.parametrize("text, wrt", [
+    ("clip(gelu(clip(x, -0.5, 0.5)), -0.5, 0.5)", "x"),
+    ("sum(clip(gelu(W), -0.3, 0.3)*W)", "W"),
+])
+def test_clip_evaluates_beside_erf(text, wrt):
+    """A body holding erf (GELU's slope) is computed entry by entry with mpmath; clip must print there too
+    (it raised NameError: name 'clip' is not defined, found by tests/test_property_operations.py)."""
+    for mode in ("auto", "reverse"):
+        d = derive(text, wrt, shapes={"x": "n", "W": "n,n"}, mode=mode, check=True)
+        assert d.check.passed, d.check.failure

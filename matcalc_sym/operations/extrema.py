@@ -23,6 +23,7 @@ from ..arrays import Elementwise, ReduceSum, element_of, is_array
 from .reductions import (
     AXIS,
     at_every_entry,
+    group_size,
     group_total,
     params_of,
     reduced_shape,
@@ -55,6 +56,8 @@ def _reaches(compare):
 
 def _share(c, operand, mask, grad):
     """The upstream gradient on the arg-extremum entries, shared equally among ties: 𝟙[z ≥ m] ⊙ G / Σ 𝟙[z ≥ m]."""
+    if group_size(c) == 1:  # each entry is the extremum of its own group of one: G passes through
+        return Elementwise(grad, *operand.shape)
     entry = element_of(operand)
     hits = mask(entry, at_every_entry(c, c.symbol_of[c.node]))
     count = group_total(Elementwise(hits, *operand.shape), c.node.args[0].shape, params_of(c), c.node.op)

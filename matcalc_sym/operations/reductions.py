@@ -93,6 +93,8 @@ def _sum_along(arg, arg_shape: tuple, params: dict, name: str):
         total = ReduceSum(arg)
         return total if not result else sympy.MatMul(total, Ones(1, 1))
     rows, cols = arg.shape
+    if arg_shape[axis] == 1:  # a group of one entry: the "sum" is the entry itself (var and std are then 0)
+        return arg if axis == 1 or len(result) == 2 else sympy.Transpose(arg)
     if axis == 1:
         return sympy.MatMul(arg, Ones(cols, 1))  # (m, 1): the column of row sums, 1-D or kept
     if len(result) == 2:
