@@ -15,7 +15,7 @@ import asyncio
 import json
 from typing import Any
 
-from ..errors import LimitExceeded, MatcalcError
+from ..errors import LimitExceeded, MatcalcError, ShapeError
 from .request import DeriveRequest, RequestError
 
 DEFAULT_WORKERS = 2
@@ -49,9 +49,9 @@ def field_of(exc: BaseException, request: DeriveRequest) -> str:
             return "answer"
     if message.startswith("answer"):
         return "answer"
-    if message.startswith("shape") or "shape '" in message or "--shape" in message:
+    if isinstance(exc, ShapeError) and text is None:  # a declared shape itself, not shapes meeting in the text
         return "shapes"
-    if "wrt" in message or (request.wrt and any(f"'{n.strip()}'" in message for n in request.wrt.split(","))):
+    if message.startswith("wrt") or "wrt" in message or (request.wrt and any(f"'{n.strip()}'" in message for n in request.wrt.split(","))):
         return "wrt"
     return "text"
 
