@@ -358,3 +358,41 @@ def test_serve_options_are_checked():
     with pytest.raises(SystemExit) as info:
         main(["serve", "--workers", "0"])
     assert info.value.code == 2
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_page_and_katex(tmp_path):
+    """`derive serve` works from an installed wheel: every static file of the page is inside it."""
+    import subprocess
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("matcalc_sym-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"matcalc_sym/web/static/{p.relative_to(STATIC).as_posix()}" for p in STATIC.rglob("*") if p.is_file()}
+    assert expected and expected <= names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert any("starlette" in line for line in requires) and any("uvicorn" in line for line in requires)
+
+
+@pytest.mark.slow
+def test_load_fifty_concurrent_requests_all_answered_correctly():
+    """benchmarks/web_load.py against a real `derive serve`: 50 mixed DESIGN examples at once."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("web_load", ROOT / "benchmarks" / "web_load.py")
+    web_load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(web_load)
+    process, base = web_load.start_server(workers=2)
+    try:
+        report = web_load.run_load(base, requests=50, concurrency=50)
+        with __import__("urllib.request").request.urlopen(base + "/api/health", timeout=5) as reply:
+            assert json.loads(reply.read()) == {"status": "ok"}
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert report["wrong"] == []
+    assert 0 < report["p50"] <= report["p95"] <= report["max"] < 120
+    print(f"\nweb load: p50 {report['p50']:.2f} s, p95 {report['p95']:.2f} s, {report['throughput']:.1f} requests/s")
