@@ -277,3 +277,20 @@ def test_screenshot_of_the_rnn_example(server, browser, tmp_path):
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     browser.set_window_size(1200, 1600)
     assert browser.find_elements(By.CSS_SELECTOR, ".result .katex")
+
+
+def test_the_graph_highlights_the_paths_of_the_chosen_variable(server, browser):
+    from selenium.webdriver.support.ui import Select
+
+    By = _by()
+    ask(browser, server, "x*y + sin(y)", "x,y")
+    rendered_result(browser)
+
+    def marked():
+        return sorted(n.get_attribute("data-name") for n in browser.find_elements(By.CSS_SELECTOR, "svg.dag .node.on-path"))
+
+    from_x = marked()
+    assert "x" in from_x and "y" not in from_x
+    Select(browser.find_element(By.CSS_SELECTOR, "select.graph-wrt")).select_by_visible_text("paths from y")
+    from_y = marked()
+    assert "y" in from_y and "x" not in from_y and len(from_y) > len(from_x)

@@ -51,6 +51,7 @@ def page_view(derivation) -> dict[str, Any]:
         "blocks": blocks,
         "result_latex": r"\boxed{" + result_math(derivation) + "}",
         "graph_svg": dag_svg(derivation),
+        "graphs": [{"wrt": name, "svg": dag_svg(derivation, name)} for name in derivation.wrt[1:]],
         "paths": [path_summary(derivation, name) for name in derivation.wrt] if flow is not None else [],
         "reports": _reports(derivation),
     }

@@ -86,10 +86,31 @@
     (page.paths || []).forEach(function (line) { graph.appendChild(el("p", "paths", line)); });
     if (page.graph_svg) {
       var holder = el("div", "svg-holder");
-      var parsed = new DOMParser().parseFromString(page.graph_svg, "image/svg+xml");
-      holder.appendChild(document.importNode(parsed.documentElement, true));
+      var legend = el("p", "legend");
+      var show = function (svg, name) {
+        var parsed = new DOMParser().parseFromString(svg, "image/svg+xml");
+        holder.textContent = "";
+        holder.appendChild(document.importNode(parsed.documentElement, true));
+        legend.textContent = "red: on a path from " + name + " to the output";
+      };
+      var choices = [{wrt: doc.wrt[0], svg: page.graph_svg}].concat(page.graphs || []);
+      if (choices.length > 1) {
+        var pick = el("select", "graph-wrt");
+        pick.setAttribute("aria-label", "paths from");
+        choices.forEach(function (choice, i) {
+          var option = el("option", null, "paths from " + choice.wrt);
+          option.value = String(i);
+          pick.appendChild(option);
+        });
+        pick.addEventListener("change", function () {
+          var choice = choices[Number(pick.value)];
+          show(choice.svg, choice.wrt);
+        });
+        graph.appendChild(pick);
+      }
+      show(page.graph_svg, doc.wrt[0]);
       graph.appendChild(holder);
-      graph.appendChild(el("p", "legend", "red: on a path from " + doc.wrt[0] + " to the output"));
+      graph.appendChild(legend);
     } else {
       graph.appendChild(el("p", "legend", "(the graph is too large to draw)"));
     }
