@@ -187,17 +187,31 @@ def terminal_svg() -> str:
     return console.export_svg(title="derive \"sin(x**2)\"")
 
 
+#: the web page's gallery (`derive serve`), relative to docs/: the package cannot read docs/ or tests/
+WEB_GALLERY = "../matcalc_sym/web/gallery.json"
+
+
+def web_gallery() -> str:
+    """Every entry the page can derive (those needing a rules file are left out: the server takes none)."""
+    import json
+
+    entries = [{"page": page.title, "sentence": e.sentence, "text": e.text, "wrt": e.wrt, "shapes": dict(e.shapes)}
+               for page in PAGES for e in page.entries if not e.rules]
+    return json.dumps(entries, ensure_ascii=False, indent=1) + "\n"
+
+
 def outputs() -> dict[str, str]:
     files = {page.filename: page_text(page) for page in PAGES}
     files["index.md"] = index_text()
     files["terminal-sin.svg"] = terminal_svg()
+    files[WEB_GALLERY] = web_gallery()
     return files
 
 
 def main() -> int:
     for name, text in outputs().items():
         (DOCS / name).write_text(text, encoding="utf-8")
-        print(f"wrote docs/{name}")
+        print(f"wrote {(DOCS / name).resolve().relative_to(ROOT)}")
     return 0
 
 

@@ -38,6 +38,7 @@ class Format(str, Enum):
     latex = "latex"
     markdown = "markdown"
     dot = "dot"
+    html = "html"
 
 
 class Layout(str, Enum):
@@ -53,7 +54,7 @@ class Mode(str, Enum):
 
 
 _EXTENSIONS = {".json": Format.json, ".txt": Format.text, ".tex": Format.latex, ".md": Format.markdown,
-               ".dot": Format.dot, ".py": Format.numpy}
+               ".dot": Format.dot, ".py": Format.numpy, ".html": Format.html}
 
 
 class Terminated(BaseException):
@@ -89,7 +90,7 @@ def derive_command(
     output_format: Annotated[Format | None, typer.Option("--format", "-f", help="Output format "
                                                          "(default: pretty on a terminal, text when piped).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (format from the "
-                                                "extension: .tex .md .json .dot .txt, unless --format is given).")] = None,
+                                                "extension: .tex .md .json .dot .txt .py .html, unless --format is given).")] = None,
     no_simplify: Annotated[bool, typer.Option("--no-simplify", help="Stop after substituting back.")] = False,
     expand: Annotated[int | None, typer.Option(metavar="N", help="Also write every array out with N "
                                                "entries per dimension and check the result against sympy.diff of the "
@@ -313,7 +314,12 @@ def _numpy(derivation, standalone: bool) -> str:
     return derivation.to_numpy()
 
 
-_RENDERERS = {Format.latex: _latex, Format.markdown: _markdown, Format.dot: _dot, Format.numpy: _numpy}
+def _html(derivation, standalone: bool) -> str:
+    return derivation.to_html()
+
+
+_RENDERERS = {Format.latex: _latex, Format.markdown: _markdown, Format.dot: _dot, Format.numpy: _numpy,
+              Format.html: _html}
 
 
 def _fail(exc: MatcalcError) -> int:
@@ -328,7 +334,13 @@ def _fail(exc: MatcalcError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns (and exits with) the status."""
-    args = expression_last(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["serve"]:  # `derive serve`: the web page (an expression that is just `serve` is no question)
+        code = _serve(args[1:])
+        if __name__ != "__main__":
+            sys.exit(code)
+        return code
+    args = expression_last(args)
     previous = _on_sigterm_raise()
     try:
         code = _run(args)
@@ -337,6 +349,33 @@ def main(argv: list[str] | None = None) -> int:
     if __name__ != "__main__":
         sys.exit(code)
     return code
+
+
+def _serve(args: list[str]) -> int:
+    """`derive serve [--host 127.0.0.1] [--port 8000] [--workers 2] [--timeout 20]`: the local web page."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="derive serve", description="Serve the web page and its JSON API "
+                                     "(POST /api/derive) on this machine.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--workers", type=int, default=2, help="derivations run at once, each in a bounded "
+                        "worker process (default 2)")
+    parser.add_argument("--timeout", type=float, default=20.0, help="seconds per derivation (default 20)")
+    try:
+        options = parser.parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if not 1 <= options.workers <= 64 or not 0 < options.timeout <= 600 or not 0 <= options.port <= 65535:
+        sys.stderr.write("error: --workers is 1 to 64, --timeout 0 to 600 seconds, --port 0 to 65535\n")
+        return 2
+    from .web.app import serve
+
+    try:
+        serve(options.host, options.port, options.workers, options.timeout)
+    except KeyboardInterrupt:
+        return 0
+    return 0
 
 
 def _run(args: list[str]) -> int:

@@ -201,6 +201,13 @@ class Derivation:
 
         return rendered(self, lambda: to_markdown(self))
 
+    def to_html(self) -> str:
+        """One standalone HTML page (KaTeX and its fonts inlined) that opens offline."""
+        from .render.deep import rendered
+        from .render.html import to_html
+
+        return rendered(self, lambda: to_html(self))
+
     def _repr_latex_(self) -> str:
         from .render.deep import rendered
         from .render.notebook import repr_latex

@@ -62,13 +62,13 @@ def test_a_shape_given_twice_is_an_error():
     assert result.stderr == "error: --shape 'x' is given twice (n and m); declare each name once\n"
 
 
-@pytest.mark.parametrize("name", ["steps.html", "steps.pdf", "steps"])
+@pytest.mark.parametrize("name", ["steps.svg", "steps.pdf", "steps"])
 def test_an_output_file_of_an_unknown_kind_is_refused_unless_the_format_is_given(tmp_path, name):
     target = tmp_path / name
     result = runner.invoke(app, ["sin(x**2)", "-o", str(target)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: cannot tell the format of '{target}'")
-    assert "use one of .dot .json .md .py .tex .txt, or say which with --format" in result.stderr
+    assert "use one of .dot .html .json .md .py .tex .txt, or say which with --format" in result.stderr
     assert not target.exists()
     assert runner.invoke(app, ["sin(x**2)", "-o", str(target), "-f", "latex"]).exit_code == 0
     assert target.read_text(encoding="utf-8").startswith(r"\textbf{Derivative of}")
