@@ -123,3 +123,14 @@ def test_the_students_command_compiles_cleanly(tmp_path, monkeypatch):
 def test_the_compile_check_catches_broken_latex(tmp_path):
     with pytest.raises(pytest.fail.Exception, match="Undefined control sequence"):
         compile_latex(PREAMBLE + "\\begin{document}$\\nosuchmacro$\\end{document}\n", tmp_path)
+
+
+def test_a_product_of_names_with_several_letters_keeps_them_apart():
+    """\\mathrm{Wc} \\mathrm{cp} typesets as "Wccp"; a thin space keeps Wc·cp two names."""
+    from matcalc_sym import derive
+
+    d = derive("c = tanh(Wc@cp + Wx@x + b)", "Wx",
+               shapes={"Wc": "nc,nc", "cp": "nc,m", "Wx": "nc,nx", "x": "nx,m", "b": "nc,1"})
+    latex = d.to_latex()
+    assert r"\mathrm{Wc} \, \mathrm{cp}" in latex and r"\mathrm{Wx} \, \mathrm{x}" in latex
+    assert r"\mathrm{W} \mathbf{x}" in derive("sum(W@x)", "W", shapes={"W": "m,n", "x": "n"}).to_latex()

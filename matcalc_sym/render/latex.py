@@ -37,6 +37,12 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+def _long_name(expr) -> bool:
+    """A matrix name of several letters (Wc, Wout), or its transpose."""
+    named = expr.arg if isinstance(expr, sympy.Transpose) else expr
+    return isinstance(named, sympy.MatrixSymbol) and len(re.sub(r"\d+$", "", named.name)) > 1
+
+
 class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     """LaTeX in the paper's notation; `array_ndim` maps a name to 1 (vector) or 2 (matrix)."""
 
@@ -125,6 +131,23 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(expr)
+
+    def _print_MatMul(self, expr):
+        r"""Factors side by side, with a thin space after a factor whose name has several letters.
+
+        \mathrm{Wc} \mathrm{cp} typesets as "Wccp": LaTeX puts no space between
+        two upright names, so the product of Wc and cp would read as one name.
+        """
+        text = super()._print_MatMul(expr)
+        factors = [a for a in expr.args if not a.is_number]
+        if not any(_long_name(a) for a in factors[:-1]):
+            return text
+        printed = [self.parenthesize(a, PRECEDENCE["Mul"], False) if not isinstance(a, sympy.Mul) else self._print(a)
+                   for a in factors]
+        joined = printed[0]
+        for before, (factor, form) in zip(factors, zip(factors[1:], printed[1:])):
+            joined += (r" \, " if _long_name(before) or _long_name(factor) else " ") + form
+        return text[: len(text) - len(" ".join(printed))] + joined if text.endswith(" ".join(printed)) else text
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, sympy.Inverse):
