@@ -314,7 +314,8 @@ def body(derivation) -> str:
         lines.append(r"\begin{align*}")
         lines.append("\\\\\n".join(step_line(step, printer) for step in steps))
         lines.append(r"\end{align*}")
-        lines += [text(step.explanation) + r"\par" for step in steps if kind == "combine" and step.explanation]
+        lines += [text(step.explanation) + r"\par" for step in steps
+                  if kind in ("combine", "gradient") and step.explanation]
     if derivation.expansion is not None:
         lines += _expansion_latex(derivation, printer)
     lines.append(r"\subsection*{Result}")

@@ -26,6 +26,7 @@ TITLES = {
     "combine": "Combine with the chain rule",
     "substitute": "Substitute back",
     "simplify": "Simplify",
+    "gradient": "The gradient (stage 1, collapsed)",
 }
 
 
@@ -197,6 +198,8 @@ _EXPLAINED_RULES = ("element-wise-diagonal", "scalar-expansion", "matrix-vector-
 
 
 def title(derivation) -> str:
+    if derivation.second is not None:
+        return f"{sympy.sstr(derivation.second.lhs)}  of  {' '.join(derivation.source.split())}"
     by = ", ".join(derivation.wrt)
     by = by if len(derivation.wrt) == 1 else f"({by})"
     return f"d{derivation.output}/d{by}  of  {' '.join(derivation.source.split())}"
@@ -256,7 +259,7 @@ def _up_to_rule(line: str, rule: str, inner: int) -> str:
 
 def _explained(step, kind: str) -> bool:
     """Whether a step's reason is printed under it: chain-rule steps and the paper's vector rules."""
-    return bool(step.explanation) and (kind == "combine" or step.rule in _EXPLAINED_RULES)
+    return bool(step.explanation) and (kind in ("combine", "gradient") or step.rule in _EXPLAINED_RULES)
 
 
 class LaidOutLines:
@@ -382,6 +385,8 @@ def expansion_verdict(derivation) -> str:
 def _result_lhs(derivation):
     from ..steps import Partial
 
+    if derivation.second is not None:  # ∂²f/∂x∂xᵀ, ∇²f(X)[V]
+        return derivation.second.lhs
     return Partial(derivation.output, ", ".join(derivation.wrt),
                    len(derivation.wrt) > 1 or len(derivation.symbols) > 1)
 
