@@ -22,6 +22,7 @@ back: the result is written the same way (`SecondOrder.result_text`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from .shapes import show_math
 from .steps import Derivation, Partial, Step
 
 KINDS = ("hessian", "hvp")
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 #: names tried, in order, for the direction of a Hessian-vector product
 DIRECTION_NAMES = ("V", "dX", "D", "V1", "V2", "V3")
 
@@ -131,8 +133,10 @@ def _shape(derivation: Derivation, name: str) -> tuple:
 
 
 def _hessian_size(derivation: Derivation, name: str) -> str:
+    """(mn)² written as the paper would: n⁴, (mn)², 144."""
     rows, cols = _shape(derivation, name)
-    return sympy.sstr((rows * cols) ** 2)
+    text = sympy.sstr((rows * cols) ** 2)
+    return re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text).replace("*", "·")
 
 
 def _dims(derivation: Derivation, extra: Mapping[str, tuple] | None = None) -> dict[str, int]:
@@ -212,13 +216,18 @@ def _finish(first: Derivation, steps: list[Step], result, second: SecondOrder, *
             symbols: Mapping[str, sympy.Basic] | None = None, notes: tuple[str, ...] = ()) -> Derivation:
     dims = _dims(first, {second.direction: _shape(first, first.wrt[0])} if second.direction else None)
     try:
-        result_text = input_text(result, dims)
+        if isinstance(result, sympy.MatrixBase):  # scalar variables: the matrix row by row, each entry as text
+            result_text = "[" + ", ".join("[" + ", ".join(input_text(v, dims) for v in result.row(i)) + "]"
+                                          for i in range(result.rows)) + "]"
+        else:
+            result_text = input_text(result, dims)
     except NotWritable:
         result_text = None
     second = dataclasses.replace(second, result_text=result_text, stage1=first)
     return dataclasses.replace(
         first, steps=steps, result=result, rule=rule, layout=layout, gradients={}, definitions={},
         symbols=dict(symbols if symbols is not None else first.symbols), notes=notes or first.notes,
+        shapes={**first.shapes, **({second.direction: first.shapes[first.wrt[0]]} if second.direction else {})},
         check=None, answer=None, expansion=None, second=second)
 
 
@@ -334,23 +343,22 @@ def _hvp(first: Derivation, name: str, shapes, simplify: bool, rules) -> Derivat
                        rf"\left[{_bold(direction, numpy_shape)}\right]")
     stage = _stage_two(f"{label} = sum(({text})*{direction})", [name], given, simplify, rules,
                        layout="denominator", mode="auto", what=f"the Hessian-vector product by {name}")
-    dims = ", ".join(sympy.sstr(d) for d in shape if d != 1) or "1"
     direction_symbol = stage.symbols.get(direction, sympy.MatrixSymbol(direction, *shape))
+    f, shown = first.output, first.shapes.get(name, show_math(shape))
     intro = Step("combine", lhs, _inner(gradient, direction_symbol), "hessian-vector-product",
-                 f"the Hessian of f by the {show_math(shape)} {name} would have {entries} entries (every entry of "
-                 f"∇f by every entry of {name}) and is never formed; instead, along a direction {direction} shaped "
-                 f"like {name}: ∇²f({name})[{direction}] = d/dt ∇f({name} + t{direction}) at t = 0 = "
-                 f"∇_{name} sum(∇f({name}) ⊙ {direction}), because the Hessian is symmetric. That is one more "
-                 f"gradient of a scalar ({dims} numbers), derived next",
-                 shapes={"result": "1"})
+                 f"the Hessian of {f} by the {shown} {name} would have {entries} entries (every entry of ∇{f} by "
+                 f"every entry of {name}) and is never formed; instead, along a direction {direction} shaped like "
+                 f"{name}: ∇²{f}({name})[{direction}] = d/dt ∇{f}({name} + t{direction}) at t = 0, which equals "
+                 f"∇_{name} sum(∇{f}({name}) ⊙ {direction}) because the Hessian is symmetric: one more gradient "
+                 f"of a scalar, derived next", shapes={"result": "1"})
     steps.append(intro)
     steps += stage.steps
     result = stage.result
     if name not in stage.symbols:
         result = sympy.ZeroMatrix(*shape)
     steps.append(Step("combine", lhs, result, "hessian-vector-product-result",
-                      f"∇²f({name})[{direction}], shaped like {name} ({show_math(shape)}): the Hessian applied to "
-                      f"{direction}, without its {entries} entries", shapes={"result": show_math(shape)}))
+                      f"∇²{f}({name})[{direction}], shaped like {name} ({shown}): the Hessian applied to "
+                      f"{direction}, without its {entries} entries", shapes={"result": shown}))
     symbols = dict(first.symbols)
     symbols[direction] = direction_symbol
     second = SecondOrder("hvp", gradient, text, lhs, direction=direction, hessian_entries=entries)
