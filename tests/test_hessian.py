@@ -362,6 +362,17 @@ def test_a_transposed_hvp_fails_the_check():
     assert not verify_second(dataclasses.replace(d, result=d.result.T)).passed
 
 
+def test_large_variables_are_checked_along_random_directions():
+    """20 entries: uᵀHw against the mixed difference along u and w, not 400 entries one by one."""
+    d = derive("x@A@x", "x", shapes={"x": "20", "A": "20,20"}, hessian=True, check=True)
+    assert d.check.passed, d.check.failure
+    wrong = verify_second(dataclasses.replace(d, result=sympy.MatMul(sympy.Rational(101, 100), d.result.T)))
+    assert not wrong.passed and len(wrong.failure) < 1000
+    h = derive("log(det(X))", "X", shapes={"X": "5,5"}, hvp=True, check=True)
+    assert h.check.passed, h.check.failure
+    assert not verify_second(dataclasses.replace(h, result=h.result.T)).passed
+
+
 # -- refusals ----------------------------------------------------------------------
 
 
