@@ -70,8 +70,9 @@ class SecondSymbol(sympy.Expr):
 
     is_commutative = False
 
-    def __new__(cls, text: str, latex: str):
-        return sympy.Expr.__new__(cls, Str(text), Str(latex))
+    def __new__(cls, text, latex):
+        # Str already when rebuilt from its args (a result returned from the time-limited worker)
+        return sympy.Expr.__new__(cls, *(t if isinstance(t, Str) else Str(t) for t in (text, latex)))
 
     def _sympystr(self, printer) -> str:
         return self.args[0].name
@@ -109,9 +110,12 @@ def derive_second(expression: str, wrt, shapes: Mapping[str, Any] | None, kind: 
                               "whole matrix of second partials")
         return _scalar_hessian(first, names, shapes, simplify, rules)
     (name,) = arrays
+    if kind == "hessian" and "1" in declared[name]:
+        raise DeriveError(f"--hessian: {name} is declared as a {show_math(_shape(first, name))} array; declare it "
+                          f"1-D ({name}=n) for its n×n Hessian, or use --hvp")
     if kind == "hessian" and len(declared[name]) != 1:
         size = _hessian_size(first, name)
-        raise DeriveError(f"--hessian: {name} is a {show_math(_shape(first, name))} matrix, so its Hessian has four "
+        raise DeriveError(f"--hessian: {name} is a matrix ({show_math(_shape(first, name))}), so its Hessian has four "
                           f"indices ({size} entries) and is never formed; --hvp gives the Hessian-vector product "
                           f"∇²f({name})[V] along a direction V shaped like {name}")
     if kind == "hessian":
@@ -288,10 +292,8 @@ def _scalar_lhs(output: str, names: list[str]) -> SecondSymbol:
 
 
 def _vector_hessian(first: Derivation, name: str, shapes, simplify: bool, rules) -> Derivation:
-    from . import algebra
 
-    gradient = first.result
-    column = algebra.transpose(gradient) if gradient.shape[0] == 1 and gradient.shape[1] != 1 else gradient
+    column = _column(first.result)
     text = _written(first, column, f"the gradient by {name}")
     steps = [_gradient_step(first, column, text)]
     label = _fresh(_taken(first, shapes), ("g", "grad", "gradient"))
@@ -319,14 +321,9 @@ def _vector_hessian(first: Derivation, name: str, shapes, simplify: bool, rules)
 
 
 def _hvp(first: Derivation, name: str, shapes, simplify: bool, rules) -> Derivation:
-    from . import algebra
 
-    gradient = first.result
     numpy_shape = tuple(first.declared_shapes.get(name, ()))
-    if len(numpy_shape) == 1 and gradient.shape[0] == 1 and gradient.shape[1] != 1:
-        gradient = algebra.transpose(gradient)  # a 1-D vector's gradient as a column
-    elif len(numpy_shape) == 2 and first.layout == "numerator":
-        gradient = algebra.transpose(gradient)
+    gradient = _column(first.result) if len(numpy_shape) == 1 or first.layout == "numerator" else first.result
     text = _written(first, gradient, f"the gradient by {name}")
     steps = [_gradient_step(first, gradient, text)]
     taken = _taken(first, shapes)
@@ -364,6 +361,17 @@ def _hvp(first: Derivation, name: str, shapes, simplify: bool, rules) -> Derivat
     second = SecondOrder("hvp", gradient, text, lhs, direction=direction, hessian_entries=entries)
     return _finish(first, steps, result, second, rule=stage.rule, layout="denominator", symbols=symbols,
                    notes=_kept_notes(first, stage, skip=(label, direction)))
+
+
+def _column(gradient):
+    """A vector's gradient as a column (numerator layout gives a row), in every case of a case split."""
+    from . import algebra
+
+    if isinstance(gradient, sympy.Piecewise):
+        return sympy.Piecewise(*[(_column(value), condition) for value, condition in gradient.args])
+    if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) and gradient.shape[0] == 1:
+        return algebra.transpose(gradient)
+    return gradient
 
 
 def _inner(gradient, direction) -> sympy.Basic:

@@ -97,6 +97,9 @@ class _Writer:
             return self._ones(expr)
         if isinstance(expr, sympy.Function):
             return self._function(expr)
+        declared = _declared_call(expr)
+        if declared is not None:
+            return f"{declared}({', '.join(self.text(a) for a in expr.args)})"
         raise NotWritable(f"the input language has no spelling for {type(expr).__name__} "
                           f"({sympy.sstr(expr)[:80]})")
 
@@ -211,6 +214,19 @@ class _Writer:
             raise NotWritable(f"the input language has no function {name!r}")
         return f"{name}({', '.join(self.text(a) for a in expr.args)})"
 
+    def _Max(self, expr) -> str:
+        return self._pairwise("max", expr.args)
+
+    def _Min(self, expr) -> str:
+        return self._pairwise("min", expr.args)
+
+    def _pairwise(self, name: str, args) -> str:
+        """max(a, b, c) as max(a, max(b, c)): the input language's max takes two arguments."""
+        text = self.text(args[-1])
+        for arg in reversed(args[:-1]):
+            text = f"{name}({self.text(arg)}, {text})"
+        return text
+
     def _exp(self, expr) -> str:
         return f"exp({self.text(expr.args[0])})"
 
@@ -311,6 +327,18 @@ class _Writer:
     def _call(self, expr) -> str:
         parts = [self.text(a) for a in expr.operands] + [f"{k}={v!r}" for k, v in expr._shown_params()]
         return f"{expr.shown_name}({', '.join(parts)})"
+
+
+def _declared_call(expr) -> str | None:
+    """The input language's name for a declared operation's class (norm(x) for Norm), if it has one."""
+    from .operations.registry import of
+    from .ruletable import default_table
+
+    declared = of(expr)
+    if declared is None or declared.keywords:
+        return None
+    name = declared.shown_as or declared.name
+    return name if default_table().function(name) is not None else None
 
 
 def _outer_elements(body, kind) -> list:

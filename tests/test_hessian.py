@@ -373,6 +373,27 @@ def test_large_variables_are_checked_along_random_directions():
     assert not verify_second(dataclasses.replace(h, result=h.result.T)).passed
 
 
+@pytest.mark.parametrize("expression, wrt, shapes, kind", [
+    ("max(0, dot(w, x) + b)**2", "w", {"w": "n", "x": "n"}, "hessian"),  # a case split on a scalar
+    ("sum(max(0, X@w)**2)", "w", {"w": "n", "X": "N,n"}, "hessian"),    # a mask entry by entry
+    ("norm(x)", "x", {"x": "n"}, "hessian"),
+    ("sum(x*x)/sum(x)", "x", {"x": "n"}, "hessian"),
+    ("h = tanh(X@W1); L = 0.5*sum((h@W2 - Y)**2)", "W1", {"X": "N,d", "W1": "d,h", "W2": "h,k", "Y": "N,k"}, "hvp"),
+    ("softplus(x*y)", "x,y", {}, "hessian"),
+])
+def test_more_shapes_of_gradient_differentiate_again(expression, wrt, shapes, kind):
+    rules = ["examples/softplus.toml"] if "softplus" in expression else []
+    d = derive(expression, wrt, shapes=shapes, rules=rules, check=True, **{kind: True})
+    assert d.check.passed, d.check.failure
+    assert d.second.result_text is not None
+
+
+def test_in_a_time_limited_worker():
+    d = derive("log(det(X))", "X", shapes={"X": "n,n"}, hvp=True, timeout=60)
+    assert d.second.result_text == "-(inv(X).T @ V.T @ inv(X).T)"
+    assert "∇²" in d.to_text()
+
+
 # -- refusals ----------------------------------------------------------------------
 
 
@@ -383,6 +404,7 @@ def test_large_variables_are_checked_along_random_directions():
     ("x@x", "x", {"x": "n"}, {"hessian": True, "hvp": True}, "ask for one"),
     ("x@A@x + y@y", "x,y", {"x": "n", "y": "n", "A": "n,n"}, {"hessian": True}, "one variable at a time"),
     ("x@x", "x", {"x": "n"}, {"hessian": True, "expand": 3}, "expand="),
+    ("sum(x*x)", "x", {"x": "n,1"}, {"hessian": True}, "declare it 1-D"),
 ])
 def test_refusals_are_clear(expression, wrt, shapes, options, message):
     with pytest.raises(DeriveError, match=message.replace("+", r"\+")):
