@@ -202,10 +202,8 @@ class _Writer:
 
         if isinstance(expr, Elem):
             expr = expr.array
-        if isinstance(expr, (sympy.Symbol, sympy.MatrixSymbol)) or (
-                isinstance(expr, sympy.Integer) and expr >= 0):
-            return self.text(expr)
-        return f"({self.text(expr)})"
+        text = self.text(expr)
+        return text if _atomic(text) else f"({text})"
 
     def _function(self, expr) -> str:
         name = type(expr).__name__
@@ -274,9 +272,11 @@ class _Writer:
             shape = (shape[0], factor.shape[1])
         if coefficient == 1:
             return text
+        wrapped = text.startswith("(") and text.endswith(")") and _balanced(text[1:-1])
+        operand = text if wrapped or _atomic(text) or " @ " not in text else f"({text})"
         if coefficient == -1:
-            return f"-{text}" if len(arrays) == 1 or " @ " not in text else f"-({text})"
-        return f"{self._factor(coefficient)}*({text})" if " @ " in text else f"{self._factor(coefficient)}*{text}"
+            return f"-{operand}"
+        return f"{self._factor(coefficient)}*{operand}"
 
     def _operand(self, expr) -> str:
         if isinstance(expr, sympy.MatMul | sympy.MatAdd) or (
