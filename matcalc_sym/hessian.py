@@ -254,7 +254,7 @@ def _scalar_hessian(first: Derivation, names: list[str], shapes, simplify: bool,
         rest = names[i:]
         stage = _stage_two(f"{label} = {text}", rest, shapes, simplify, rules, layout="numerator", mode="auto",
                            what=f"the second partials by {name}")
-        steps += _relabelled(stage.steps, label, first.output, name)
+        steps += _named_row(stage.steps, label, first.output, name)
         row = stage.result if isinstance(stage.result, sympy.MatrixBase) else [stage.result]
         for j, value in enumerate(row):
             entries[(i, i + j)] = value
@@ -274,9 +274,11 @@ def _scalar_hessian(first: Derivation, names: list[str], shapes, simplify: bool,
     return _finish(first, steps, hessian, second, rule="hessian", layout="numerator", notes=tuple(notes))
 
 
-def _relabelled(steps: list[Step], label: str, output: str, name: str) -> list[Step]:
-    """Stage-2 steps of one row: their wrt says which first partial they differentiate (by y, of ∂f/∂x)."""
-    return [dataclasses.replace(s, wrt=f"{s.wrt}, of ∂{output}/∂{name}" if s.wrt else s.wrt) for s in steps]
+def _named_row(steps: list[Step], label: str, output: str, name: str) -> list[Step]:
+    """Stage-2 steps of one row; the step introducing its output says which first partial it is."""
+    why = f"∂{output}/∂{name} from stage 1, in terms of the intermediate variables; differentiated next"
+    return [dataclasses.replace(s, explanation=why) if s.kind == "introduce" and str(s.lhs) == label else s
+            for s in steps]
 
 
 def _scalar_lhs(output: str, names: list[str]) -> SecondSymbol:
