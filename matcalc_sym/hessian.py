@@ -163,6 +163,14 @@ def _written(first: Derivation, expr: sympy.Basic, what: str) -> str:
                           f"again: {exc}") from None
 
 
+#: characters of the gradient's text quoted in an explanation or an error (all of it is in `SecondOrder`)
+QUOTED = 300
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= QUOTED else text[: QUOTED - 4] + " ..."
+
+
 def _fresh(taken: set[str], candidates: Sequence[str]) -> str:
     for name in candidates:
         if name not in taken:
@@ -188,7 +196,7 @@ def _gradient_step(first: Derivation, gradient: sympy.Basic, text: str) -> Step:
     summary = ", ".join(f"{kind} ×{count}" for kind, count in counts.items())
     by = ", ".join(first.wrt)
     why = (f"stage 1, collapsed: the gradient by {by} ({len(first.steps)} steps: {summary}; derive without "
-           f"--hessian/--hvp to see them), written in the input language as {text}")
+           f"--hessian/--hvp to see them), written in the input language as {_shortened(text)}")
     lhs = Partial(first.output, by, True)
     shapes = {"result": show_math(gradient.shape)} if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) \
         else {}
@@ -202,7 +210,7 @@ def _stage_two(text: str, wrt: list[str], shapes: Mapping[str, Any] | None, simp
     try:
         return _derive(text, wrt, shapes, layout, simplify, rules, mode)
     except DeriveError as exc:
-        raise DeriveError(f"{what}: differentiating the gradient {text!r} failed: {exc}") from None
+        raise DeriveError(f"{what}: differentiating the gradient {_shortened(text)!r} failed: {exc}") from None
 
 
 def _kept_notes(first: Derivation, second: Derivation | None = None, *, skip: Sequence[str] = ()) -> tuple[str, ...]:
@@ -352,7 +360,7 @@ def _hvp(first: Derivation, name: str, shapes, simplify: bool, rules) -> Derivat
                  f"of a scalar, derived next", shapes={"result": "1"})
     steps.append(intro)
     steps += stage.steps
-    result = stage.result
+    result = _distributed(stage.result)
     if name not in stage.symbols:
         result = sympy.ZeroMatrix(*shape)
     steps.append(Step("combine", lhs, result, "hessian-vector-product-result",
@@ -374,6 +382,23 @@ def _column(gradient):
     if isinstance(gradient, sympy.MatrixExpr | sympy.MatrixBase) and gradient.shape[0] == 1:
         return algebra.transpose(gradient)
     return gradient
+
+
+def _distributed(result):
+    """(Vᵀ A + Vᵀ Aᵀ)ᵀ as Aᵀ V + A V: a vector's HVP comes back from layout as the transpose of a row."""
+    from . import algebra
+
+    def transposed(term):
+        if isinstance(term, sympy.MatMul):  # (PQ)ᵀ = QᵀPᵀ, factor by factor
+            scalars = [a for a in term.args if not isinstance(a, sympy.MatrixExpr)]
+            arrays = [algebra.transpose(a) for a in reversed(term.args) if isinstance(a, sympy.MatrixExpr)]
+            return sympy.MatMul(*scalars, *arrays)
+        return algebra.transpose(term)
+
+    if isinstance(result, sympy.Transpose) and isinstance(result.arg, sympy.MatAdd | sympy.MatMul):
+        terms = sympy.MatAdd.make_args(result.arg)
+        return sympy.MatAdd(*[transposed(term) for term in terms]) if len(terms) > 1 else transposed(terms[0])
+    return result
 
 
 def _inner(gradient, direction) -> sympy.Basic:
