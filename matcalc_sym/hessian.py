@@ -226,7 +226,8 @@ def _kept_notes(first: Derivation, second: Derivation | None = None, *, skip: Se
 
 def _finish(first: Derivation, steps: list[Step], result, second: SecondOrder, *, rule: str, layout: str,
             symbols: Mapping[str, sympy.Basic] | None = None, notes: tuple[str, ...] = ()) -> Derivation:
-    dims = _dims(first, {second.direction: _shape(first, first.wrt[0])} if second.direction else None)
+    direction_shape = tuple(first.declared_shapes.get(first.wrt[0], ()))  # V is shaped like the variable
+    dims = _dims(first, {second.direction: direction_shape} if second.direction else None)
     try:
         if isinstance(result, sympy.MatrixBase):  # scalar variables: the matrix row by row, each entry as text
             result_text = "[" + ", ".join("[" + ", ".join(input_text(v, dims) for v in result.row(i)) + "]"
