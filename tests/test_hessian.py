@@ -398,6 +398,7 @@ def test_large_variables_are_checked_along_random_directions():
     ("max(0, dot(w, x) + b)**2", "w", {"w": "n", "x": "n"}, "hessian"),  # a case split on a scalar
     ("sum(max(0, X@w)**2)", "w", {"w": "n", "X": "N,n"}, "hessian"),    # a mask entry by entry
     ("norm(x)", "x", {"x": "n"}, "hessian"),
+    ("sum(abs(x)**3)", "x", {"x": "n"}, "hessian"),                      # smooth, though abs has a kink
     ("sum(x*x)/sum(x)", "x", {"x": "n"}, "hessian"),
     ("h = tanh(X@W1); L = 0.5*sum((h@W2 - Y)**2)", "W1", {"X": "N,d", "W1": "d,h", "W2": "h,k", "Y": "N,k"}, "hvp"),
     ("softplus(x*y)", "x,y", {}, "hessian"),
