@@ -28,6 +28,7 @@ from fractions import Fraction
 import sympy
 
 from .errors import DeriveError, MatcalcError
+from .render.terminal import input_text
 
 POINTS = 4
 TOLERANCE = 1e-6
@@ -192,11 +193,11 @@ class _Comparison:
         for term in terms:
             values = [self._value_of(term, values) for values in self.points]
             if self._agrees_with(lambda e, g, t: _aligned(g, e - t), values):
-                return (f"your answer misses the term {sympy.sstr(term)} of the sum: x reaches the output "
+                return (f"your answer misses the term {input_text(term)} of the sum: x reaches the output "
                         "along more than one path, and the total-derivative rule adds every path's contribution",
                         self._step_adding())
             if self._agrees_with(lambda e, g, t: _aligned(g, e + t), values):
-                return f"your answer has an extra term {sympy.sstr(term)}", self._step_adding()
+                return f"your answer has an extra term {input_text(term)}", self._step_adding()
         return None
 
     def _chain_factor(self):
@@ -225,8 +226,8 @@ class _Comparison:
                 return False
 
             if self._agrees_with(missing, values):
-                return (f"your answer misses the chain-rule factor {sympy.sstr(step.rhs)} = "
-                        f"{sympy.sstr(step.lhs)} (step {number}, rule '{step.rule}')", number)
+                return (f"your answer misses the chain-rule factor {input_text(step.rhs)} = "
+                        f"{input_text(step.lhs)} (step {number}, rule '{step.rule}')", number)
         return None
 
     def _operator(self):

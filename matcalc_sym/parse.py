@@ -79,7 +79,7 @@ def parse(
     shapes_by_name: Mapping[str, str | Shape] | None = None,
     table: RuleTable | None = None,
 ) -> Program:
-    """Parse `text` in the input language of DESIGN.md into a `Program`."""
+    """Parse `text` in the input language (README, "Input language") into a `Program`."""
     table = table or default_table()
     declared = {name: _declared_shape(name, s) for name, s in (shapes_by_name or {}).items()}
     translated, origin = _prepare(text)

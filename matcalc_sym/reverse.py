@@ -101,8 +101,9 @@ class Reverse:
         formula = sympy.Mul(Partial(loss, self.name(node), True), Partial(self.name(node), self.name(operand), True))
         explanation = contribution.rule.explain
         declared = operation(node.op)
-        if declared is not None and declared.detail is not None:
-            explanation += f"; {declared.detail(node)}"
+        detail = declared.detail(node) if declared is not None and declared.detail is not None else ""
+        if detail:
+            explanation += f"; {detail}"
         if contribution.scalar_rule:
             explanation += f" ({contribution.scalar_rule} rule element by element)"
         if contribution.summed_axes:

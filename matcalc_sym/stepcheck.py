@@ -22,6 +22,7 @@ import math
 
 import sympy
 
+from .render.terminal import input_text
 from .rulecheck import real_value
 from .steps import Partial
 from .userfunctions import expand_user_functions
@@ -69,7 +70,7 @@ def _scalar(expr) -> bool:
 
 
 def _named(step, number: int) -> str:
-    return f"step {number} ({sympy.sstr(step.lhs)} = {sympy.sstr(step.rhs)}, rule '{step.rule}')"
+    return f"step {number} ({input_text(step.lhs)} = {input_text(step.rhs)}, rule '{step.rule}')"
 
 
 def _scalar_step(step, number: int, definition, rng) -> str | None:

@@ -145,3 +145,28 @@ def assert_gradient_matches(derivation, values, name, got=None, tolerance=1e-5):
         expected = expected.T
     assert got.shape == expected.shape, (name, got.shape, expected.shape)
     assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (name, got, expected)
+
+
+def with_upstream(derivation, values, seed=5):
+    """The inputs plus a random upstream gradient ∂J/∂y when the output is not a scalar (reverse mode's VJP)."""
+    upstream = [name for name in derivation.symbols if name.startswith("dJ/d")]
+    if not upstream:
+        return dict(values)
+    shape = np.shape(reference_output(derivation, values))
+    return {**values, upstream[0]: np.random.default_rng(seed).normal(size=shape)}
+
+
+def assert_matches_numpy(derivation, values, wrt):
+    """The result against central differences of NumPy reading the text, in whichever mode it was derived."""
+    values = with_upstream(derivation, values)
+    if derivation.rule == "backprop":
+        assert_gradient_matches(derivation, values, wrt)
+    else:
+        assert_jacobian_matches(derivation, values)
+
+
+def load_exported(code: str) -> dict:
+    """The namespace of an exported NumPy module (the tests run the code the tool generated)."""
+    namespace: dict = {}
+    exec(compile(code, "exported.py", "exec"), namespace)
+    return namespace

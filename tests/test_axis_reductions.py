@@ -88,3 +88,24 @@ def test_every_output_format_renders_an_axis_reduction():
     namespace: dict = {}
     exec(compile(d.to_numpy(), "exported.py", "exec"), namespace)  # the test runs the code the tool generated
     assert namespace["check_gradient"]() < 1e-5
+
+
+@pytest.mark.parametrize("text, rule, words", [
+    ("sum(tanh(sum(X, axis=1)))", "sum", "row-wise (axis=1): one value for each of the N rows, from its n entries"),
+    ("sum(mean(X, axis=0)**2)", "mean", "column-wise (axis=0): one value for each of the n columns, from its N entries"),
+    ("sum(mean(X, axis=0, keepdims=True)**2)", "mean", "keepdims=True keeps the reduced axis with length 1"),
+    ("sum(max(X, axis=1))", "max-reduction", "row-wise (axis=1)"),
+    ("sum(var(X, axis=0))", "variance", "column-wise (axis=0)"),
+    ("sum(prod(X, axis=-1))", "product-reduction", "row-wise (axis=1)"),
+    ("sum(tanh(X))", "sum", "over all N·n entries at once (no axis given)"),
+])
+def test_a_reduction_step_states_its_axis_in_words(text, rule, words):
+    d = derive(text, "X", shapes={"X": "N,n"})
+    explanations = [s.explanation for s in d.steps if s.kind == "differentiate" and s.rule == rule]
+    assert explanations and any(words in e for e in explanations), explanations
+
+
+def test_a_vector_reduction_adds_no_axis_words():
+    d = derive("sum(tanh(x))", "x", shapes={"x": "n"}, mode="reverse")
+    (step,) = [s for s in d.steps if s.kind == "differentiate" and s.rule == "sum"]
+    assert "axis" not in step.explanation and "entries" not in step.explanation.split(";")[-1]

@@ -124,7 +124,7 @@ def test_a_wrong_vector_jacobian_product_is_named_at_its_step():
     steps[index] = dataclasses.replace(steps[index], rhs=2 * steps[index].rhs)
     report = verify(dataclasses.replace(d, steps=steps))
     assert not report.passed
-    assert re.fullmatch(rf"step {index + 1} \(∂J/∂Wx = 2\*\(dJ/du2\)\*x\.T, rule 'matmul-left'\) disagrees with "
+    assert re.fullmatch(rf"step {index + 1} \(∂J/∂Wx = 2\*\(dJ/du2\) @ x\.T, rule 'matmul-left'\) disagrees with "
                         r"finite differences of the sum of a random upstream adjoint times u2's definition, by Wx "
                         r"\(relative error \S+\)", report.failure), report.failure
 
@@ -139,7 +139,7 @@ def test_a_wrong_product_for_a_large_parameter_is_named_along_a_random_direction
     steps[index] = dataclasses.replace(steps[index], rhs=2 * steps[index].rhs)
     report = verify(dataclasses.replace(d, steps=steps))
     assert not report.passed
-    assert re.fullmatch(rf"step {index + 1} \(∂L/∂u3 = 2\*Ah\.T\*\(dL/du4\), rule 'matmul-right'\) disagrees with "
+    assert re.fullmatch(rf"step {index + 1} \(∂L/∂u3 = 2\*Ah\.T @ \(dL/du4\), rule 'matmul-right'\) disagrees with "
                         r"finite differences of the sum of a random upstream adjoint times u4's definition, by u3 "
                         r"along a random direction \(relative error \S+\)", report.failure), report.failure
 

@@ -59,7 +59,7 @@ def test_graph_draws_the_dag_with_the_paths():
     assert result.exit_code == 0
     out = result.stdout
     assert "2 paths from x to y: the total-derivative chain rule sums" in out
-    assert "● y = sin(u2)\n┗━━ ● u2 = u1 + x\n" in out
+    assert "● y = sin(u2)\n┗━━ ● u2 = x + u1\n" in out
     assert out.index("Dataflow graph") < out.index("Introduce intermediate variables")
 
 

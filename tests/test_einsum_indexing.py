@@ -12,7 +12,7 @@ import pytest
 
 from matcalc_sym import ParseError, ShapeError, derive
 from matcalc_sym.numeric import evaluate_expression
-from tests.helpers import assert_gradient_matches, assert_jacobian_matches, reference_output
+from tests.helpers import assert_gradient_matches, assert_jacobian_matches, load_exported, reference_output
 
 #: (title, expression, wrt, shapes): the gallery's worked examples
 WORKED_EXAMPLES = [
@@ -60,12 +60,6 @@ def assert_matches_numpy(d, wrt: str, shapes: dict) -> None:
         assert_jacobian_matches(d, values)
 
 
-def load(code: str) -> dict:
-    namespace: dict = {}
-    exec(compile(code, "exported.py", "exec"), namespace)  # the test runs the code the tool generated
-    return namespace
-
-
 # -- the worked examples --------------------------------------------------------------------------------
 
 
@@ -83,7 +77,7 @@ def test_worked_example_is_right_and_renders_everywhere(example, result):
     assert latex.startswith(r"\documentclass") and r"\end{document}" in latex
     assert "$$" in d.to_markdown()
     assert d.to_dict()["result"]["text"] == result
-    assert load(d.to_numpy())["check_gradient"]() < 1e-5
+    assert load_exported(d.to_numpy())["check_gradient"]() < 1e-5
 
 
 def test_the_worked_examples_read_as_matrix_algebra():
@@ -196,7 +190,7 @@ def test_einsum_with_an_upstream_gradient_of_each_shape():
         d = derive(text, wrt, shapes=shapes, check=True)
         assert d.check.passed, (text, d.check.failure)
         assert_matches_numpy(d, wrt, shapes)
-        assert load(d.to_numpy())["check_gradient"]() < 1e-5
+        assert load_exported(d.to_numpy())["check_gradient"]() < 1e-5
 
 
 def test_einsum_nested_and_named():
@@ -325,7 +319,7 @@ def test_indexing_renders_in_every_format_and_exports():
     assert r"\mathrm{S}_{1:3}" in latex and r"\mathbf{e}_{-1}" in latex
     assert "indexing is matrix algebra" in d.to_markdown()
     assert d.to_dict()["result"]["text"]
-    assert load(d.to_numpy())["check_gradient"]() < 1e-5
+    assert load_exported(d.to_numpy())["check_gradient"]() < 1e-5
 
 
 def test_a_wrong_index_in_the_translation_fails_the_check(monkeypatch):
@@ -347,7 +341,7 @@ def test_whole_axes_are_the_array_itself():
 def test_indexing_a_constant_array_and_the_exported_code():
     d = derive("sum(x * ones(n)[0]) + x[0] * eye(n)[-1, -1]", "x", shapes={"x": "n"}, check=True)
     assert d.check.passed, d.check.failure
-    assert load(d.to_numpy())["check_gradient"]() < 1e-5
+    assert load_exported(d.to_numpy())["check_gradient"]() < 1e-5
 
 
 # -- refused, with a clear message -------------------------------------------------------------------
@@ -471,7 +465,7 @@ def test_exported_einsum_code_holds_only_validated_subscripts():
     assert numpy_statements("X[-1, 1::2]", lambda name: name) == [(None, "(X)[-1, 1::2]")]
     module = derive('einsum("ik,kj->ij", A, B) # """; import os', "A", shapes={"A": "m,n", "B": "n,k"}).to_numpy()
     assert "import os" not in module and "ik,kj" not in module and module.count("'ab,bc->ac'") == 1
-    assert load(module)["check_gradient"]() < 1e-5
+    assert load_exported(module)["check_gradient"]() < 1e-5
 
 
 def test_unit_vectors_of_a_long_vector_never_build_an_identity(monkeypatch):

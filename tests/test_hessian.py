@@ -14,8 +14,6 @@ import json
 import numpy as np
 import pytest
 import sympy
-from helpers import reference_output
-from latex_engine import compile_latex, needs_engine
 from typer.testing import CliRunner
 
 from matcalc_sym import derive
@@ -25,6 +23,8 @@ from matcalc_sym.hessiancheck import verify_second
 from matcalc_sym.parse import parse
 from matcalc_sym.reference import Reference
 from matcalc_sym.render.schema import errors
+from tests.helpers import reference_output
+from tests.latex_engine import compile_latex, needs_engine
 
 #: (title, expression, wrt, shapes): a vector or scalar variables give the Hessian, a matrix the
 #: Hessian-vector product along V (`kind_of`). The gallery renders these.

@@ -16,7 +16,10 @@ from matcalc_sym import ShapeError, derive
 from matcalc_sym.numeric import evaluate_expression
 from matcalc_sym.reference import Reference
 from matcalc_sym.render.schema import errors as schema_errors
-from tests.helpers import assert_gradient_matches, assert_jacobian_matches, reference_output
+from tests.helpers import (
+    assert_matches_numpy,
+    load_exported,
+)
 from tests.latex_engine import compile_latex, needs_engine
 
 #: the gallery's worked examples: (title, expression, wrt, shapes)
@@ -50,30 +53,6 @@ def _values(shapes: dict, sizes: dict | None = None) -> dict:
     return values
 
 
-def _with_upstream(d, values: dict) -> dict:
-    """The inputs plus a random upstream gradient ∂J/∂y when the output is not a scalar."""
-    values = dict(values)
-    for name in d.symbols:
-        if name.startswith("dJ/d"):
-            values[name] = RNG.normal(size=np.shape(reference_output(d, values)))
-    return values
-
-
-def _assert_matches_numpy(d, values: dict, wrt: str) -> None:
-    """The result against central differences of NumPy reading the text (either mode)."""
-    values = _with_upstream(d, values)
-    if d.rule == "backprop":
-        assert_gradient_matches(d, values, wrt)
-    else:
-        assert_jacobian_matches(d, values)
-
-
-def _load(code: str) -> dict:
-    namespace: dict = {}
-    exec(compile(code, "exported.py", "exec"), namespace)  # the test runs the code the tool generated
-    return namespace
-
-
 def _assert_every_format(d) -> None:
     """Every renderer works, the JSON is schema 1, and the exported module passes its own check."""
     text = d.to_text()
@@ -84,7 +63,7 @@ def _assert_every_format(d) -> None:
     document = d.to_dict()
     assert schema_errors(document) == []
     json.dumps(document)
-    module = _load(d.to_numpy())
+    module = load_exported(d.to_numpy())
     assert module["check_gradient"]() < 1e-5
 
 
@@ -101,7 +80,7 @@ def test_worked_examples_read_as_expected_and_pass_their_check(title, text, wrt,
     assert str(d.result) == expected_text
     if expected_pretty is not None:
         assert expected_pretty in d.to_text()
-    _assert_matches_numpy(d, _values(shapes), wrt)
+    assert_matches_numpy(d, _values(shapes), wrt)
     _assert_every_format(d)
 
 
@@ -216,7 +195,7 @@ def test_kron_derivatives_match_finite_differences_of_numpy(text, wrt, shapes, m
     assert d.expansion.equal
     rules = [s.rule for s in d.steps if s.kind == "differentiate"]
     assert {"kron-left", "kron-right"} & set(rules)
-    _assert_matches_numpy(d, _values(shapes), wrt)
+    assert_matches_numpy(d, _values(shapes), wrt)
 
 
 @pytest.mark.parametrize(("text", "wrt", "shapes"), [
@@ -316,7 +295,7 @@ def test_matrix_power_derivatives_match_finite_differences_of_numpy(text, wrt):
     assert d.expansion.equal
     values = _values(shapes)
     values["X"] = values["X"] + 3 * np.eye(3)  # well away from singular, for inv
-    _assert_matches_numpy(d, values, wrt)
+    assert_matches_numpy(d, values, wrt)
     _assert_every_format(d)
 
 
@@ -419,7 +398,7 @@ def test_transpose_sign_abs_and_clip_match_finite_differences_of_numpy(text, wrt
     if "l" in shapes:
         values["h"] = values["l"] + 1.0
     values = {k: v for k, v in values.items() if k in d.symbols or k == wrt}
-    _assert_matches_numpy(d, values, wrt)
+    assert_matches_numpy(d, values, wrt)
     _assert_every_format(d)
 
 

@@ -113,3 +113,15 @@ def test_notebook_latex_compiles(tmp_path):
     for key in ("ex07_gradient", "ex16_rnn_cell"):
         compile_latex(PREAMBLE + "\\begin{document}\n" + derived(key)._repr_latex_() + "\n\\end{document}\n",
                       tmp_path, key)
+
+
+def test_markdown_notes_are_separate_paragraphs():
+    """Consecutive quoted lines join into one paragraph in Markdown; each note must stand alone."""
+    from matcalc_sym import derive
+
+    d = derive("L = -sum(y*log(softmax(W@x + b)))", "W", shapes={"W": "k,n", "x": "n", "b": "k", "y": "k"})
+    assert len(d.notes) >= 2
+    lines = d.to_markdown().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("> **Note:**")]
+    assert len(starts) == len(d.notes)
+    assert all(lines[i - 1] == "" for i in starts)

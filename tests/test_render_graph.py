@@ -45,7 +45,7 @@ def test_paths_in_a_diamond():
 
 def test_tree_of_example_3():
     assert plain(tree(derived("ex03_x_plus_square"))) == (
-        "● y = u1 + x\n"
+        "● y = x + u1\n"
         "┣━━ ● x  (input)\n"
         "┗━━ ● u1 = x**2\n"
         "    ┗━━ ● x  (input)\n"

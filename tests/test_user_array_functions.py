@@ -27,7 +27,7 @@ from matcalc_sym.reference import reference_of
 from matcalc_sym.render.schema import errors
 from matcalc_sym.ruletable import RuleFileError
 from matcalc_sym.userrules import RuleRejected, load_user_table
-from tests.helpers import assert_gradient_matches, assert_jacobian_matches
+from tests.helpers import assert_gradient_matches, assert_jacobian_matches, load_exported
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -84,12 +84,6 @@ def values_for(shapes):
     return out
 
 
-def load(code: str) -> dict:
-    namespace: dict = {}
-    exec(compile(code, "exported.py", "exec"), namespace)  # the test runs the code the tool generated
-    return namespace
-
-
 def renders_everywhere(d) -> None:
     """Every output format, and the exported module's own gradient check against the text."""
     assert "normalize" in d.to_text()
@@ -99,7 +93,7 @@ def renders_everywhere(d) -> None:
     document = json.loads(json.dumps(d.to_dict()))
     assert errors(document) == []
     assert "normalize(" in document["result"]["text"]
-    module = load(d.to_numpy())
+    module = load_exported(d.to_numpy())
     assert module["check_gradient"]() < 1e-5
 
 
@@ -129,7 +123,7 @@ def test_the_normalized_layer_agrees_with_the_closed_form_and_its_export():
     s = z / np.linalg.norm(z)
     closed = np.outer(y - s * (s @ y), x) / np.linalg.norm(z)
     assert np.allclose(d.evaluate({"W": W, "x": x, "y": y}), closed, rtol=1e-12, atol=1e-12)
-    value, gradient = load(d.to_numpy())["f_and_grad"](W=W, x=x, y=y)
+    value, gradient = load_exported(d.to_numpy())["f_and_grad"](W=W, x=x, y=y)
     assert value == pytest.approx(float(s @ y), rel=1e-12)
     assert np.allclose(gradient, closed, rtol=1e-12, atol=1e-12)
 
@@ -371,7 +365,7 @@ def test_every_kind_of_signature_in_both_modes(tmp_path, text, wrt, shapes, mode
     values = {**values_for({k: v for k, v in shapes.items()}), "a": VALUES["a"]}
     if closed is not None:
         assert np.allclose(d.evaluate(values), closed(values), rtol=1e-10, atol=1e-12)
-    module = load(d.to_numpy())
+    module = load_exported(d.to_numpy())
     assert module["check_gradient"]() < 1e-5
     assert d.to_latex(standalone=True) and d.to_markdown() and errors(json.loads(json.dumps(d.to_dict()))) == []
 
@@ -460,7 +454,7 @@ def test_it_unpickles_into_a_process_that_never_read_the_file(monkeypatch):
         assert np.allclose(back.evaluate(values), expected, rtol=1e-12)
     assert np.allclose(back.evaluate(values), expected, rtol=1e-12)
     assert r"\operatorname{normalize}" in back.to_latex()
-    assert load(back.to_numpy())["check_gradient"]() < 1e-5
+    assert load_exported(back.to_numpy())["check_gradient"]() < 1e-5
 
 
 def test_the_exported_code_needs_no_builtin_an_input_could_shadow():
@@ -468,7 +462,7 @@ def test_the_exported_code_needs_no_builtin_an_input_could_shadow():
     shapes = {"next": "m,n", "ravel": "n", "shape": "m"}
     d = derive("sum(normalize(next@ravel) * shape)", "next", shapes=shapes, rules=[NORMALIZE], check=True)
     assert d.check.passed, d.check.failure
-    module = load(d.to_numpy())
+    module = load_exported(d.to_numpy())
     assert module["check_gradient"]() < 1e-5
     values = {"next": VALUES["W"], "ravel": VALUES["x"], "shape": VALUES["y"]}
     assert np.allclose(module["f_and_grad"](**values)[1], d.evaluate(values), rtol=1e-12)

@@ -26,6 +26,7 @@ from .reductions import (
     group_total,
     params_of,
     reduced_shape,
+    reduction_axis_words,
     scalar_result,
     stored_code,
     stored_explicit,
@@ -81,6 +82,7 @@ def _declare(name: str, shown: str, function: str, combine, compare, form: str) 
     mask = _reaches(compare)
     register(Operation(
         name, kind="reduction", keywords=AXIS, shown_as=shown, build=_build(name),
+        detail=reduction_axis_words,
         shape=lambda arg_shapes, params: reduced_shape(arg_shapes[0], params, shown),
         value=lambda np, values, expr: stored_value(getattr(np, function), values, expr),
         code=lambda codes, expr, np: stored_code(function, codes, expr, np),

@@ -26,6 +26,7 @@ from .reductions import (
     group_total,
     params_of,
     reduced_shape,
+    reduction_axis_words,
     scalar_result,
     stored_code,
     stored_explicit,
@@ -106,6 +107,7 @@ def _declare(name: str, spelled: str, combine, jacobian, vjp) -> None:
     which differs for var because "var" is the graph's own name for a variable."""
     register(Operation(
         name, kind="reduction", keywords=KEYWORDS, build=_build(name), shape=_shape(spelled),
+        detail=reduction_axis_words,
         aliases=(spelled,) if spelled != name else (), shown_as=spelled if spelled != name else None,
         value=lambda np, values, expr: stored_value(getattr(np, spelled), values, expr, ddof=expr.params["ddof"]),
         code=lambda codes, expr, np: stored_code(spelled, codes, expr, np, f", ddof={expr.params['ddof']!r}"),

@@ -16,6 +16,7 @@ from .reductions import (
     AXIS,
     at_every_entry,
     reduced_shape,
+    reduction_axis_words,
     scalar_result,
     stored_code,
     stored_explicit,
@@ -47,6 +48,7 @@ def _jacobian(c):
 
 register(Operation(
     "prod", kind="reduction", keywords=AXIS, build=_build,
+    detail=reduction_axis_words,
     shape=lambda arg_shapes, params: reduced_shape(arg_shapes[0], params, "prod"),
     value=lambda np, values, expr: stored_value(np.prod, values, expr),
     code=lambda codes, expr, np: stored_code("prod", codes, expr, np),

@@ -62,6 +62,22 @@ def axis_length(shape: tuple, params: dict, name: str):
     return shape[axis]
 
 
+def reduction_axis_words(node) -> str:
+    """Which entries each reduced value combines, in words, for the step's explanation."""
+    shape = node.args[0].shape
+    params = dict(node.value or ())
+    if len(shape) < 2:
+        return ""  # a vector has one way to be reduced: nothing to say
+    axis = normalized_axis(shape, params.get("axis"), node.op)
+    rows, cols = shape
+    kept = "; keepdims=True keeps the reduced axis with length 1" if params.get("keepdims") else ""
+    if axis is None:
+        return f"over all {rows}·{cols} entries at once (no axis given){kept}"
+    if axis == 1:
+        return f"row-wise (axis=1): one value for each of the {rows} rows, from its {cols} entries{kept}"
+    return f"column-wise (axis=0): one value for each of the {cols} columns, from its {rows} entries{kept}"
+
+
 def _stored_as(array, numpy_shape: tuple):
     """The package stores a 1-D array as an n×1 column; a (1, n) row is its transpose."""
     if len(numpy_shape) == 2 and numpy_shape[0] == 1 and array.shape[0] != 1:
@@ -121,6 +137,7 @@ def _mean_scale(shape, params):
 
 register(Operation(
     "sum", kind="reduction", keywords=AXIS, build=_build("sum", _no_scale), classes=(ReduceSum,),
+    detail=reduction_axis_words,
     shape=lambda arg_shapes, params: reduced_shape(arg_shapes[0], params, "sum"),
     value=lambda np, values, expr: np.sum(values[0]),
     code=lambda codes, expr, np: f"{np('sum')}({codes[0]})",
@@ -129,7 +146,7 @@ register(Operation(
     vjps={"grad-everywhere": lambda c: _grad_back(c, _no_scale)},
 ))
 register(Operation(
-    "mean", kind="reduction", keywords=AXIS, build=_build("mean", _mean_scale),
+    "mean", kind="reduction", keywords=AXIS, build=_build("mean", _mean_scale), detail=reduction_axis_words,
     shape=lambda arg_shapes, params: reduced_shape(arg_shapes[0], params, "mean"),
     jacobians={"mean-row": lambda c: sympy.MatMul(1 / c.operand(0).shape[0], ones_row(c.operand(0).shape[0]))},
     vjps={"grad-everywhere-mean": lambda c: _grad_back(c, _mean_scale)},

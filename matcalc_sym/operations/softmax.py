@@ -165,6 +165,8 @@ def _unit_sums(expr: sympy.Basic, target: sympy.MatrixSymbol) -> sympy.Basic:
 
 def _classic_note(target: sympy.MatrixSymbol, normalized: Node, derivative: str, classic: sympy.Basic) -> str:
     """The note's words: which sums are put to 1 (the whole target, each row, each column), and the result."""
+    from ..render.terminal import input_text
+
     y, where = str(target), axis_words(normalized)
     shape = normalized.args[0].shape
     axis = stored_axis(shape, dict(normalized.value or ()), normalized.op) if len(shape) == 2 else None
@@ -179,7 +181,7 @@ def _classic_note(target: sympy.MatrixSymbol, normalized: Node, derivative: str,
         premise = f"for one-hot or probability {line}s of {y} (each sums to 1; the softmax is taken {where})"
         classic_name = f"s − y on every {line}"
     return (f"{sums}; {premise} this is the classic softmax cross-entropy gradient {classic_name}: "
-            f"{derivative} = {sympy.sstr(classic)}")
+            f"{derivative} = {input_text(classic)}")
 
 
 def cross_entropy_notes(graph: IntermediateGraph, results: dict[str, sympy.Basic]) -> list[str]:

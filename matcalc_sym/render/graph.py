@@ -9,9 +9,8 @@ backward differentiation (y → x) compute the partial derivatives.
 
 from __future__ import annotations
 
-import sympy
-
 from ..dataflow import Dataflow
+from .terminal import input_text
 
 #: past this many lines the tree stops expanding (a DAG can unfold exponentially)
 MAX_TREE_NODES = 300
@@ -26,7 +25,7 @@ def _dataflow(derivation) -> Dataflow:
 
 def definitions(derivation) -> dict[str, str]:
     """Each introduced name's definition as plain text (u1 → 'x**2')."""
-    return {str(s.lhs): sympy.sstr(s.rhs) for s in derivation.steps if s.kind == "introduce"}
+    return {str(s.lhs): input_text(s.rhs) for s in derivation.steps if s.kind == "introduce"}
 
 
 def path_summary(derivation, wrt: str) -> str:

@@ -31,7 +31,8 @@ def to_markdown(derivation) -> str:
         f"Chain rule: **{derivation.rule}**; layout: **{derivation.layout}** "
         f"(we want ${printer.doprint(_result_lhs(derivation))}$).",
     ]
-    lines += ["", *[f"> **Note:** {_inline(note)}" for note in derivation.notes]] if derivation.notes else []
+    for note in derivation.notes:  # a blank line between notes: consecutive quoted lines join into one paragraph
+        lines += ["", f"> **Note:** {_inline(note)}"]
     for number, (title, wrt_name, rows) in enumerate(math_block(derivation), start=1):
         by = f" (by ${printer.doprint(sympy.Symbol(wrt_name))}$)" if wrt_name else ""
         lines += ["", f"### {number}. {title}{by}", "", "$$", r"\begin{aligned}", "\\\\\n".join(rows),

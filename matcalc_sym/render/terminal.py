@@ -118,6 +118,28 @@ class _LinearPrinter(PrintsEachOnce, StrPrinter):
             return "-" + self.parenthesize(expr.args[1], precedence(expr))
         return super()._print_Mul(expr)
 
+    def _print_Add(self, expr, order=None):
+        """Positive terms first, as a teacher writes them (s - y, not -y + s)."""
+        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda term: term.could_extract_minus_sign())
+        level = precedence(expr)
+        text = ""
+        for term in terms:
+            minus = term.could_extract_minus_sign()
+            form = self.parenthesize(-term if minus else term, level)
+            text += (" - " if minus else " + ") + form if text else ("-" if minus else "") + form
+        return text
+
+    def _print_MatAdd(self, expr):
+        """Positive terms first, then each negative one after a binary minus (softmax(z) - y)."""
+        terms = sorted(expr.args, key=negative)
+        level = precedence(expr)
+        text = ""
+        for term in terms:
+            minus = negative(term)
+            form = self.parenthesize(negated(term) if minus else term, level)
+            text += (" - " if minus else " + ") + form if text else ("-" if minus else "") + form
+        return text
+
     def _print_MatMul(self, expr):
         """Matrix products with `@`, as the input is written (`*` stays element-wise or scalar)."""
         args = list(expr.args)
@@ -132,6 +154,46 @@ class _LinearPrinter(PrintsEachOnce, StrPrinter):
             joiner = " @ " if before.is_Matrix and arg.is_Matrix else "*"
             text += joiner + self.parenthesize(arg, level)
         return sign + text
+
+
+def _is_column(expr) -> bool:
+    return bool(getattr(expr, "is_Matrix", False)) and expr.shape[1] == 1 and expr.shape[0] != 1
+
+
+class _InputPrinter(_LinearPrinter):
+    """The one-line form with plain ASCII operators, so the text parses as it reads."""
+
+    hadamard_joiner = " * "
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_MatMul(self, expr):
+        """A column times a row, u·vᵀ, is outer(u, v): NumPy's `u @ v.T` fails when u and v are 1-D."""
+        args = list(expr.args)
+        for i, (left, right) in enumerate(zip(args, args[1:])):
+            if _is_column(left) and isinstance(right, sympy.Transpose) and _is_column(right.arg):
+                text = f"outer({self._print(left)}, {self._print(right.arg)})"
+                before, after = args[:i], args[i + 2:]
+                if before:
+                    head = sympy.MatMul(*before, evaluate=False) if len(before) > 1 else before[0]
+                    joiner = " @ " if before[-1].is_Matrix else "*"
+                    text = self.parenthesize(head, precedence(expr)) + joiner + text
+                if after:
+                    tail = sympy.MatMul(*after, evaluate=False) if len(after) > 1 else after[0]
+                    text += " @ " + self.parenthesize(tail, precedence(expr))
+                return text
+        return super()._print_MatMul(expr)
+
+
+def input_text(expr: sympy.Basic) -> str:
+    """`expr` in one line of the input language (`@` for matrix products, `*` element-wise).
+
+    SymPy's own str writes a matrix product with `*`, which the input
+    language reads as the element-wise product: a note or an error message
+    that quotes an expression must not invite that misreading.
+    """
+    return _InputPrinter().doprint(expr)
 
 
 def _printer(width: int) -> PrettyPrinter:
