@@ -48,6 +48,8 @@ def derive(
     expand: int | None = None,
     check: bool = False,
     answer: str | None = None,
+    hessian: bool = False,
+    hvp: bool = False,
 ) -> Derivation:
     """Derive `expression` by `wrt`, keeping every step.
 
@@ -60,14 +62,21 @@ def derive(
     `check=True` verifies the result and every local derivative (`d.check`).
     `answer="A@x + A.T@x"` compares a derivative you expect (input language)
     with the derived one and says what is wrong, if anything (`d.answer`).
+    `hessian=True` gives the second derivative (the gradient's derivation is
+    its first stage); `hvp=True` the Hessian-vector product along a direction
+    V shaped like a vector or matrix variable (see `matcalc_sym.hessian`).
     """
     if layout not in LAYOUTS:
         raise DeriveError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     if mode not in MODES:
         raise DeriveError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
 
+    second = _second_kind(hessian, hvp, layout, expand, answer)
+
     def task() -> Derivation:
         with sympy_defaults():
+            if second is not None:
+                return _derive_second(expression, wrt, shapes, second, simplify, rules, mode, check)
             derivation = flatten_derivation(_derive(expression, wrt, shapes, layout, simplify, rules, mode))
             if expand is not None:
                 report_stage("expand")
@@ -94,6 +103,35 @@ def derive(
     if timeout is None:
         return _in_process(task)
     return run_limited(task, timeout)
+
+
+def _second_kind(hessian: bool, hvp: bool, layout: str, expand, answer) -> str | None:
+    """Which second derivative is asked for, refusing the options that do not go with one."""
+    if not (hessian or hvp):
+        return None
+    if hessian and hvp:
+        raise DeriveError("hessian and hvp: ask for one (hvp is the Hessian applied to a direction V)")
+    kind = "hessian" if hessian else "hvp"
+    for given, what in ((layout != "auto", "layout="), (expand is not None, "expand="), (answer is not None, "answer=")):
+        if given:
+            raise DeriveError(f"{what} is not available with {kind}=True (a Hessian is laid out as the matrix of "
+                              f"∂²f/∂xᵢ∂xⱼ; an HVP is shaped like its variable)")
+    return kind
+
+
+def _derive_second(expression, wrt, shapes, kind, simplify, rules, mode, check) -> Derivation:
+    """A Hessian or HVP (matcalc_sym.hessian), checked against the text when asked."""
+    from .hessian import derive_second
+
+    derivation = flatten_derivation(derive_second(expression, wrt, shapes, kind, simplify=simplify, rules=rules,
+                                                  mode=mode))
+    if check:
+        report_stage("check")
+        from .hessiancheck import verify_second
+
+        _refuse_dense(derivation, 3, "check=True")
+        derivation = dataclasses.replace(derivation, check=verify_second(derivation))
+    return derivation
 
 
 def _refuse_dense(derivation: Derivation, size: int, what: str) -> None:

@@ -107,6 +107,10 @@ def derive_command(
     answer: Annotated[str | None, typer.Option("--answer", metavar="EXPR", help="Compare the derivative you "
                                                "expect (input language, e.g. \"A@x + A.T@x\") with the derived one "
                                                "and say what is wrong; exit status 3 if it is not equal.")] = None,
+    hessian: Annotated[bool, typer.Option("--hessian", help="The second derivative: the gradient's derivation "
+                                          "(collapsed), then the steps that differentiate it again.")] = False,
+    hvp: Annotated[bool, typer.Option("--hvp", help="The Hessian-vector product along a direction V shaped like the "
+                                      "(vector or matrix) variable, never forming the Hessian.")] = False,
     rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="FILE", help="Extra rules file "
                                                      "(repeatable); every rule in it is verified first.")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
@@ -129,7 +133,7 @@ def derive_command(
             defer_imports()
             derivation = derive(expression, ",".join(wrt) if wrt else None, shapes=shapes, layout=layout.value,
                                 mode=mode.value, simplify=not no_simplify, expand=expand, check=check,
-                                rules=rules or (), answer=answer)
+                                rules=rules or (), answer=answer, hessian=hessian, hvp=hvp)
             report_stage("render")
             views = _render_views(derivation, graph, order, views_console) if graph or order else ""
             return views, _render(derivation, chosen, console, standalone), _failures(derivation)

@@ -15,7 +15,7 @@ from typing import Any
 import sympy
 from sympy.core.symbol import Str
 
-STEP_KINDS = ("introduce", "differentiate", "combine", "substitute", "simplify")
+STEP_KINDS = ("introduce", "differentiate", "combine", "substitute", "simplify", "gradient")
 
 
 class Partial(sympy.Expr):
@@ -93,6 +93,8 @@ class Step:
     formula: sympy.Basic | None = None
     wrt: str | None = None
     shapes: Mapping[str, str] = field(default_factory=dict)
+    #: a "gradient" step (a second derivative's stage 1, shown collapsed) holds the gradient's own steps
+    inner: tuple[Step, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in STEP_KINDS:
@@ -143,6 +145,8 @@ class Derivation:
     user_aliases: Mapping[str, str] = field(default_factory=dict)
     #: the output's NumPy shape (("n",) for a 1-D vector), which an upstream gradient ∂J/∂y shares
     output_shape: tuple[str, ...] = ()
+    #: a second derivative (hessian=True, hvp=True): a `hessian.SecondOrder`, else None
+    second: Any = None
 
     @property
     def kinds(self) -> list[str]:

@@ -44,7 +44,7 @@ def test_a_right_answer_is_correct(text, wrt, shapes, answer):
     # a missing term of the sum
     ("x + x**2", "x", {}, "2*x", "your answer misses the term 1 of the sum"),
     ("sin(x)*x", "x", {}, "cos(x)*x", "your answer misses the term sin(x) of the sum"),
-    ("x@A@x", "x", QUADRATIC, "A@x", "your answer misses the term x.T @ A of the sum"),
+    ("x@A@x", "x", QUADRATIC, "A@x", "your answer misses the term x @ A of the sum"),
     # a missing chain-rule factor, named with its intermediate
     ("sin(x**2)", "x", {}, "cos(x**2)", "your answer misses the chain-rule factor 2*x = du1/dx (step 3, rule 'power')"),
     ("tanh(w@x)", "w", {"w": "n", "x": "n"}, "x", "misses the chain-rule factor 1 - tanh(u2)**2 = ∂y/∂u2"),

@@ -48,7 +48,8 @@ def test_schema_validator_rejects_broken_documents():
     assert sorted(errors(broken)) == sorted([
         "$.schema: expected 1",
         "$.steps[0]: missing 'rule'",
-        "$.steps[1].kind: 'guess' is not one of ['introduce', 'differentiate', 'combine', 'substitute', 'simplify']",
+        "$.steps[1].kind: 'guess' is not one of ['introduce', 'differentiate', 'combine', 'substitute', 'simplify', "
+        "'gradient']",
         "$: unexpected 'extra'",
         "$.steps[2].rhs.latex: expected string, got int",
     ])

@@ -43,6 +43,7 @@ def step_to_dict(step, printer=None, plain: tuple | None = None) -> dict[str, An
 
         printer = printer_for()
     expression_dict = partial(expression_to_dict, printer=printer, plain=plain)
+    inner = {"steps": [step_to_dict(s, printer, plain) for s in step.inner]} if step.inner else {}
     return {
         "kind": step.kind,
         "rule": step.rule,
@@ -52,6 +53,7 @@ def step_to_dict(step, printer=None, plain: tuple | None = None) -> dict[str, An
         "formula": expression_dict(step.formula),
         "rhs": expression_dict(step.rhs),
         "shapes": dict(step.shapes),
+        **inner,
     }
 
 
@@ -77,7 +79,17 @@ def derivation_to_dict(derivation) -> dict[str, Any]:
         "gradients": {name: expression_to_dict(g) for name, g in derivation.gradients.items()},
         "check": derivation.check.to_dict() if derivation.check is not None else None,
         "answer": derivation.answer.to_dict() if derivation.answer is not None else None,
+        **_second_to_dict(derivation.second, expression_to_dict),
     }
+
+
+def _second_to_dict(second, expression_to_dict) -> dict[str, Any]:
+    """A second derivative's own fields (within schema 1: absent from first derivatives)."""
+    if second is None:
+        return {}
+    return {"second": {"kind": second.kind, "gradient": expression_to_dict(second.gradient),
+                       "gradient_text": second.gradient_text, "direction": second.direction,
+                       "result_text": second.result_text, "hessian_entries": second.hessian_entries}}
 
 
 _expression = expression_to_dict

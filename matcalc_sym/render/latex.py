@@ -233,6 +233,7 @@ _UNICODE = {
     "≤": r"\le ", "≥": r"\ge ", "≠": r"\ne ", "→": r"\to ", "Σ": r"\Sigma ", "σ": r"\sigma ",
     "‖": r"\|", "…": r"\ldots ", "𝟙": r"\mathbb{1}", "ᵀ": "^{T}", "ⁿ": "^{n}", "⁻": "^{-}", "¹": "^{1}",
     "²": "^{2}", "³": "^{3}", "ᵢ": "_{i}", "ⱼ": "_{j}", "₁": "_{1}", "₂": "_{2}", "₃": "_{3}",
+    "∇": r"\nabla ", "⁰": "^{0}", "⁴": "^{4}", "⁵": "^{5}", "⁶": "^{6}", "⁷": "^{7}", "⁸": "^{8}", "⁹": "^{9}",
 }
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -337,7 +338,8 @@ def body(derivation) -> str:
         lines.append(r"\begin{align*}")
         lines.append("\\\\\n".join(step_line(step, printer) for step in steps))
         lines.append(r"\end{align*}")
-        lines += [text(step.explanation) + r"\par" for step in steps if kind == "combine" and step.explanation]
+        lines += [text(step.explanation) + r"\par" for step in steps
+                  if kind in ("combine", "gradient") and step.explanation]
     if derivation.expansion is not None:
         lines += _expansion_latex(derivation, printer)
     lines.append(r"\subsection*{Result}")

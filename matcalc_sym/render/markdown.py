@@ -37,7 +37,7 @@ def to_markdown(derivation) -> str:
         by = f" (by ${printer.doprint(sympy.Symbol(wrt_name))}$)" if wrt_name else ""
         lines += ["", f"### {number}. {title}{by}", "", "$$", r"\begin{aligned}", "\\\\\n".join(rows),
                   r"\end{aligned}", "$$"]
-    explanations = [s.explanation for s in derivation.steps if s.kind == "combine" and s.explanation]
+    explanations = [s.explanation for s in derivation.steps if s.kind in ("combine", "gradient") and s.explanation]
     if explanations:
         lines += ["", "**Why:**", "", *[f"- {_inline(e)}" for e in dict.fromkeys(explanations)]]
     if derivation.expansion is not None:

@@ -387,7 +387,14 @@ def _assign(printer: _Printer, target: str, expr) -> list[str]:
 
 
 def to_numpy(derivation) -> str:
-    """A self-contained Python module computing the value and derivative with NumPy."""
+    """A self-contained Python module computing the value and derivative with NumPy.
+
+    For a second derivative, f_and_grad is its stage 1 (the value and the
+    gradient) and the module gains hessian(...) or hvp(...) and a check of
+    its own against second differences of the value (`_CHECK_SECOND`).
+    """
+    second, derivation = derivation, (derivation.second.stage1 if derivation.second is not None else derivation)
+    second = second if second is not derivation else None
     names = _Names()
     inputs = _inputs(derivation)
     shapes = {name: _declared(symbol, name, derivation) for name, symbol in inputs}
@@ -435,10 +442,35 @@ def to_numpy(derivation) -> str:
     for name, definition in derivation.definitions.items():
         lines += _assign(printer, names.of(name), definition)
     lines += _derivative_lines(printer, derivation, names)
+    if second is not None:
+        lines += _second_lines(printer, second, names, shapes, inputs)
     lines += ["", "", _CHECK]
+    if second is not None:
+        lines += ["", "", _CHECK_SECOND]
     code = "\n".join(lines) + "\n"
     _verify(code)
     return code
+
+
+def _second_lines(printer: _Printer, derivation, names: _Names, shapes: dict, inputs: list) -> list[str]:
+    """hessian(**inputs), or hvp(**inputs, V=...): the second derivative from its derivation."""
+    second = derivation.second
+    arguments = [names.of(n) for n, _ in inputs]
+    extra: dict = {}
+    if second.direction is not None:
+        extra[second.direction] = shapes[derivation.wrt[0]]
+        arguments.append(names.add(second.direction, second.direction))
+    function = "hvp" if second.direction is not None else "hessian"
+    what = ("the Hessian-vector product along the direction " + names.of(second.direction)
+            if second.direction is not None else "the Hessian (row i, column j: d2f/dxi dxj, variables in WRT order)")
+    lines = ["", "", f"DIRECTION = {_quoted(names.of(second.direction)) if second.direction else None}", "", "",
+             f"def {function}(*, {', '.join(arguments)}):", f'    """{what}."""']
+    dims_seen: set = set()
+    for name, _ in [*inputs, *((d, None) for d in extra)]:
+        lines += _shape_lines(names.of(name), {**shapes, **extra}[name], names, dims_seen)
+    lines += _column_lines(names, {**shapes, **extra})
+    lines += _assign(printer, "_second", derivation.result)
+    return [*lines, "    return _np.asarray(_second, dtype=_np.float64)"]
 
 
 def _shape_entry(names: _Names, name: str, shape: tuple) -> str:
@@ -478,7 +510,7 @@ def _derivative_lines(printer: _Printer, derivation, names: _Names) -> list[str]
 
 #: what the module's top level may hold: its docstring, imports of these, these constants, functions, the main guard
 _TOP_IMPORTS = {"numpy", "math", "functools", "operator"}
-_TOP_CONSTANTS = {"SOURCE_BASE64", "SHAPES", "WRT", "LAYOUT", "UPSTREAM"}
+_TOP_CONSTANTS = {"SOURCE_BASE64", "SHAPES", "WRT", "LAYOUT", "UPSTREAM", "DIRECTION"}
 
 
 def _verify(code: str) -> None:
@@ -577,4 +609,60 @@ def check_gradient(seed=0, size=3, eps=1e-6, tolerance=1e-5):
 
 if __name__ == "__main__":
     print(f"check_gradient: largest relative difference {check_gradient():.3g}")
+'''
+
+
+#: a second derivative's own check: second differences of the value f_and_grad computes from the text
+_CHECK_SECOND = '''def _moved(inputs, move, amount):
+    """The inputs moved by `amount` along one entry (name, index) or along a direction (name, array)."""
+    name, where = move
+    base = numpy.array(inputs[name], dtype=float)
+    if not isinstance(where, int):
+        return dict(inputs, **{name: base + amount * where})
+    if base.ndim == 0:
+        return dict(inputs, **{name: float(base) + amount})
+    base.reshape(-1)[where] += amount
+    return dict(inputs, **{name: base})
+
+
+def _mixed_difference(inputs, move_a, move_b, eps):
+    """d2 value / da db by central differences: (f(++) - f(+-) - f(-+) + f(--)) / 4 eps**2."""
+    total = 0.0
+    for sa, sb, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+        moved = _moved(_moved(inputs, move_a, sa * eps), move_b, sb * eps)
+        total += sign * float(numpy.asarray(f_and_grad(**moved)[0]))
+    return total / (4 * eps * eps)
+
+
+def check_second(seed=0, size=3, eps=1e-4, tolerance=1e-4):
+    """The Hessian (or HVP) against second differences of the value; raises if over `tolerance`."""
+    rng = numpy.random.default_rng(seed)
+    inputs = _random_inputs(rng, size)
+    entries = [(name, i) for name in WRT for i in range(numpy.asarray(inputs[name]).size)]
+    if DIRECTION is None:
+        got = numpy.asarray(hessian(**inputs), dtype=float).ravel()
+        expected = numpy.array([_mixed_difference(inputs, a, b, eps) for a in entries for b in entries])
+    else:
+        direction = rng.uniform(-1.0, 1.0, size=numpy.shape(inputs[WRT[0]]))
+        got = numpy.asarray(hvp(**inputs, **{DIRECTION: direction}), dtype=float).ravel()
+        expected = numpy.array([_mixed_difference(inputs, a, (WRT[0], direction), eps) for a in entries])
+    scale = max(1.0, float(numpy.max(numpy.abs(expected))))
+    worst = float(numpy.max(numpy.abs(got - expected))) / scale
+    if worst > tolerance:
+        raise AssertionError(f"second-derivative check failed: largest relative difference {worst:.3g}")
+    return worst
+
+
+def check_hessian(seed=0, size=3, eps=1e-4, tolerance=1e-4):
+    """check_second, by the name of what it checks."""
+    return check_second(seed, size, eps, tolerance)
+
+
+def check_hvp(seed=0, size=3, eps=1e-4, tolerance=1e-4):
+    """check_second, by the name of what it checks."""
+    return check_second(seed, size, eps, tolerance)
+
+
+if __name__ == "__main__":
+    print(f"check_second: largest relative difference {check_second():.3g}")
 '''

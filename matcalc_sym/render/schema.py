@@ -23,7 +23,7 @@ STEP = {
     "type": "object",
     "required": ["kind", "rule", "explanation", "wrt", "lhs", "formula", "rhs", "shapes"],
     "properties": {
-        "kind": {"enum": ["introduce", "differentiate", "combine", "substitute", "simplify"]},
+        "kind": {"enum": ["introduce", "differentiate", "combine", "substitute", "simplify", "gradient"]},
         "rule": {"type": "string"},
         "explanation": {"type": "string"},
         "wrt": {"type": ["string", "null"]},
@@ -31,6 +31,25 @@ STEP = {
         "formula": _MAYBE_EXPRESSION,
         "rhs": _EXPRESSION,
         "shapes": _STRINGS,
+    },
+    "additionalProperties": False,
+}
+
+#: a "gradient" step (stage 1 of a second derivative, collapsed) carries the gradient's own steps; added within
+#: schema 1, so a reader must not require it
+STEP["properties"]["steps"] = {"type": "array", "items": {**STEP, "properties": dict(STEP["properties"])}}
+
+#: a second derivative (hessian=True, hvp=True); added within schema 1, absent from first derivatives
+SECOND = {
+    "type": ["object", "null"],
+    "required": ["kind", "gradient", "gradient_text", "direction", "result_text"],
+    "properties": {
+        "kind": {"enum": ["hessian", "hvp"]},
+        "gradient": _EXPRESSION,
+        "gradient_text": {"type": "string"},
+        "direction": {"type": ["string", "null"]},
+        "result_text": {"type": ["string", "null"]},
+        "hessian_entries": {"type": ["string", "null"]},
     },
     "additionalProperties": False,
 }
@@ -77,7 +96,7 @@ SCHEMA: dict[str, Any] = {
         "wrt": {"type": "array", "items": {"type": "string"}},
         "shapes": _STRINGS,
         "layout": {"enum": ["numerator", "denominator"]},
-        "chain_rule": {"enum": ["single-variable", "total-derivative", "vector", "backprop"]},
+        "chain_rule": {"enum": ["single-variable", "total-derivative", "vector", "backprop", "hessian"]},
         "expression": _EXPRESSION,
         "result": _EXPRESSION,
         "notes": {"type": "array", "items": {"type": "string"}},
@@ -98,6 +117,7 @@ SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
+        "second": SECOND,
         "answer": {
             "type": ["object", "null"],
             "required": ["answer", "correct", "diagnosis", "step"],

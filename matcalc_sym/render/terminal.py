@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -26,6 +26,7 @@ TITLES = {
     "combine": "Combine with the chain rule",
     "substitute": "Substitute back",
     "simplify": "Simplify",
+    "gradient": "The gradient (stage 1, collapsed)",
 }
 
 
@@ -155,44 +156,25 @@ class _LinearPrinter(PrintsEachOnce, StrPrinter):
         return sign + text
 
 
-def _is_column(expr) -> bool:
-    return bool(getattr(expr, "is_Matrix", False)) and expr.shape[1] == 1 and expr.shape[0] != 1
-
-
-class _InputPrinter(_LinearPrinter):
-    """The one-line form with plain ASCII operators, so the text parses as it reads."""
-
-    hadamard_joiner = " * "
-
-    def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
-
-    def _print_MatMul(self, expr):
-        """A column times a row, u·vᵀ, is outer(u, v): NumPy's `u @ v.T` fails when u and v are 1-D."""
-        args = list(expr.args)
-        for i, (left, right) in enumerate(zip(args, args[1:])):
-            if _is_column(left) and isinstance(right, sympy.Transpose) and _is_column(right.arg):
-                text = f"outer({self._print(left)}, {self._print(right.arg)})"
-                before, after = args[:i], args[i + 2:]
-                if before:
-                    head = sympy.MatMul(*before, evaluate=False) if len(before) > 1 else before[0]
-                    joiner = " @ " if before[-1].is_Matrix else "*"
-                    text = self.parenthesize(head, precedence(expr)) + joiner + text
-                if after:
-                    tail = sympy.MatMul(*after, evaluate=False) if len(after) > 1 else after[0]
-                    text += " @ " + self.parenthesize(tail, precedence(expr))
-                return text
-        return super()._print_MatMul(expr)
-
-
-def input_text(expr: sympy.Basic) -> str:
+def input_text(expr: sympy.Basic, dims: Mapping[str, int] | None = None) -> str:
     """`expr` in one line of the input language (`@` for matrix products, `*` element-wise).
 
     SymPy's own str writes a matrix product with `*`, which the input
     language reads as the element-wise product: a note or an error message
-    that quotes an expression must not invite that misreading.
+    that quotes an expression must not invite that misreading. `dims` gives
+    each array's NumPy dimensions (1 or 2); without it an n×1 array is taken
+    to be a 1-D vector, as most are. What the input language cannot spell is
+    written in the terminal's one-line form instead.
     """
-    return _InputPrinter().doprint(expr)
+    from ..inputtext import NotWritable
+    from ..inputtext import input_text as exact
+
+    if dims is None:
+        dims = {s.name: 1 if s.shape[1] == 1 else 2 for s in expr.atoms(sympy.MatrixSymbol)}
+    try:
+        return exact(expr, dims)
+    except NotWritable:
+        return _LinearPrinter().doprint(expr)
 
 
 def _printer(width: int) -> PrettyPrinter:
@@ -259,6 +241,8 @@ _EXPLAINED_RULES = ("element-wise-diagonal", "scalar-expansion", "matrix-vector-
 
 
 def title(derivation) -> str:
+    if derivation.second is not None:
+        return f"{sympy.sstr(derivation.second.lhs)}  of  {' '.join(derivation.source.split())}"
     by = ", ".join(derivation.wrt)
     by = by if len(derivation.wrt) == 1 else f"({by})"
     return f"d{derivation.output}/d{by}  of  {' '.join(derivation.source.split())}"
@@ -318,7 +302,7 @@ def _up_to_rule(line: str, rule: str, inner: int) -> str:
 
 def _explained(step, kind: str) -> bool:
     """Whether a step's reason is printed under it: chain-rule steps and the paper's vector rules."""
-    return bool(step.explanation) and (kind == "combine" or step.rule in _EXPLAINED_RULES)
+    return bool(step.explanation) and (kind in ("combine", "gradient") or step.rule in _EXPLAINED_RULES)
 
 
 class LaidOutLines:
@@ -444,6 +428,8 @@ def expansion_verdict(derivation) -> str:
 def _result_lhs(derivation):
     from ..steps import Partial
 
+    if derivation.second is not None:  # ∂²f/∂x∂xᵀ, ∇²f(X)[V]
+        return derivation.second.lhs
     return Partial(derivation.output, ", ".join(derivation.wrt),
                    len(derivation.wrt) > 1 or len(derivation.symbols) > 1)
 
