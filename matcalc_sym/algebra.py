@@ -329,6 +329,15 @@ def flat_products(expr: sympy.Basic) -> sympy.Basic:
     return _bottom_up(expr, sympy.MatMul, flatten)
 
 
+def reading_cost(expr: sympy.Basic) -> tuple[int, int, int]:
+    """How long a result takes to read: special matrices left over (diag, 𝟙, I inside products),
+    then operations (tree nodes), then printed length. Compared between forward and reverse mode."""
+    nodes = list(sympy.preorder_traversal(expr))
+    special = sum(1 for e in nodes if isinstance(e, (Diag, OneMatrix)) or (
+        isinstance(e, sympy.MatMul) and any(isinstance(a, Identity) for a in e.args)))
+    return special, len(nodes), len(str(expr))
+
+
 def _bottom_up(expr: sympy.Basic, kind: type, rewrite: Callable) -> sympy.Basic:
     """`rewrite` applied to every `kind` node of `expr`, innermost first (a bounded tree walk)."""
     if not isinstance(expr, sympy.Basic) or not expr.args:
@@ -341,4 +350,4 @@ def _bottom_up(expr: sympy.Basic, kind: type, rewrite: Callable) -> sympy.Basic:
 
 
 __all__ = ["MatrixExpr", "add", "collect_like_terms", "factor_common", "multiply", "numeric_content_out",
-           "textbook_form", "transpose"]
+           "reading_cost", "textbook_form", "transpose"]

@@ -117,6 +117,8 @@ TEXTBOOK = [
      lambda s: ew(E(_softmax(ew(E(s["W"] * s["x"]) + E(s["b"]), s["b"]))) * ReduceSum(s["y"]) - E(s["y"]), s["y"])
      * T(s["x"])),
     ("layer norm by β: gᵀ", LAYER_NORM, "beta", LAYER_NORM_SHAPES, lambda s: T(s["g"])),
+    ("layer norm by γ: (g ⊙ (x − μ))ᵀ/√(v + ε), in your names", LAYER_NORM, "gamma", LAYER_NORM_SHAPES,
+     lambda s: mm(1 / sympy.sqrt(s["eps"] + s["v"]), T(ew((E(s["x"]) - s["mu"]) * E(s["g"]), s["x"])))),
     # -- matrices: traces, determinants, inverses (Matrix Cookbook §2) ------------------------------
     ("∂(aᵀXb)/∂X = abᵀ", "a@X@b", "X", {"a": "m", "X": "m,n", "b": "n"}, lambda s: s["a"] * T(s["b"])),
     ("∂ tr(X)/∂X = I", "trace(X)", "X", SQ, lambda s: Identity(s["X"].shape[0])),
@@ -277,3 +279,76 @@ def test_worked_example_renders_everywhere(title, text, wrt, shapes):
     namespace: dict = {}
     exec(compile(d.to_numpy(), "exported.py", "exec"), namespace)  # the code the tool generated
     assert namespace["check_gradient"]() < 1e-5
+
+
+# -- §2: one shape whatever the mode; auto mode picks the form that reads better ---------------------------
+
+SCALAR_LOSSES = [
+    ("x@A@x", "x", VA),
+    ("sum((A@x - b)**2)", "x", LS),
+    ("sum(log(1 + exp(X@w)) - y*(X@w))", "w", LOGISTIC),
+    ("L = -sum(y*log(softmax(z)))", "z", {"z": "n", "y": "n"}),
+    (LAYER_NORM, "gamma", LAYER_NORM_SHAPES),
+]
+
+
+@pytest.mark.parametrize(("text", "wrt", "shapes"), SCALAR_LOSSES, ids=[c[0] for c in SCALAR_LOSSES])
+@pytest.mark.parametrize(("layout", "shape"), [("auto", (1, 3)), ("numerator", (1, 3)), ("denominator", (3, 1))])
+def test_a_gradient_has_one_shape_whatever_the_mode(text, wrt, shapes, layout, shape):
+    """A row in numerator layout (the default, as the paper writes ∂y/∂x), a column in denominator
+    layout, whether forward mode or backprop computed it, and the same numbers."""
+    rng = np.random.default_rng(3)
+    by_mode = {mode: derive(text, wrt, shapes=shapes, layout=layout, mode=mode) for mode in ("auto", "forward",
+                                                                                               "reverse")}
+    assert by_mode["forward"].rule != "backprop" and by_mode["reverse"].rule == "backprop"
+    values = values_for(by_mode["auto"], shapes, rng)
+    got = {mode: np.asarray(d.evaluate(values), dtype=float) for mode, d in by_mode.items()}
+    assert {mode: g.shape for mode, g in got.items()} == dict.fromkeys(by_mode, shape)
+    assert {d.layout for d in by_mode.values()} == {"denominator" if layout == "denominator" else "numerator"}
+    np.testing.assert_allclose(got["forward"], got["reverse"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got["auto"], got["reverse"], rtol=1e-9, atol=1e-12)
+    assert_numerically_right(by_mode["auto"], shapes, wrt)
+
+
+def test_auto_mode_takes_backprop_when_it_reads_clearly_better_and_says_why():
+    """Layer norm by γ: forward mode substitutes μ and v back (57 operations), backprop keeps them (25)."""
+    d = derive(LAYER_NORM, "gamma", shapes=LAYER_NORM_SHAPES)
+    assert d.rule == "backprop" and d.layout == "numerator"
+    (note,) = [n for n in d.notes if n.startswith("auto mode used reverse mode")]
+    assert "keeps your names" in note and "against" in note
+    assert {"mu", "v"} <= {str(s) for s in d.result.free_symbols}
+    forward = derive(LAYER_NORM, "gamma", shapes=LAYER_NORM_SHAPES, mode="forward")
+    assert "mu" not in {str(s) for s in forward.result.free_symbols}
+    assert not any(n.startswith("auto mode used") for n in forward.notes)
+
+
+def test_auto_mode_keeps_the_papers_forward_mode_when_both_read_alike():
+    """x@A@x: forward mode's xᵀ(A + Aᵀ) is the textbook form, with no diag or 𝟙 left."""
+    d = derive("x@A@x", "x", shapes=VA)
+    assert d.rule == "vector" and not any(n.startswith("auto mode used") for n in d.notes)
+    assert "diag" not in str(d.result) and "1" not in str(d.result)
+    paper = derive("mean((y - max(0, X@w + b))**2)", "w", shapes={"X": "N,n", "y": "N", "w": "n"})
+    assert paper.rule == "vector"
+
+
+# -- §3: a ReLU mask stays element-wise after Simplify ------------------------------------------------------
+
+
+@pytest.mark.parametrize("shapes", [
+    {"W1": "h,n", "x": "n", "b1": "h", "W2": "m,h", "y": "m"},
+    {"W1": "h,n", "x": "n,1", "b1": "h,1", "W2": "m,h", "y": "m,1"},
+])
+@pytest.mark.parametrize("text", ["h = relu(W1@x + b1); o = W2@h; L = sum((o - y)**2)",
+                                  "o = W2@max(0, W1@x + b1); L = sum((o - y)**2)"])
+def test_relu_masks_stay_element_wise_after_simplify(text, shapes):
+    d = derive(text, "W1", shapes=shapes, check=True)
+    assert d.check.passed, d.check.failure
+    assert not isinstance(d.result, Piecewise)
+    shown = d.to_text()
+    result_block = shown[shown.index("Result"):]
+    assert "𝟙[" in result_block and "otherwise" not in result_block
+    simplified = [s for s in d.steps if s.kind in ("substitute", "simplify")]
+    for step in simplified:
+        assert not isinstance(step.rhs, Piecewise), step.rhs
+    assert r"\mathbb{1}\left[" in d.to_latex()
+    assert "where(" in d.to_dict()["result"]["text"]
