@@ -352,3 +352,15 @@ def test_relu_masks_stay_element_wise_after_simplify(text, shapes):
         assert not isinstance(step.rhs, Piecewise), step.rhs
     assert r"\mathbb{1}\left[" in d.to_latex()
     assert "where(" in d.to_dict()["result"]["text"]
+
+
+def test_pretty_output_writes_the_binary_minus_inside_element_wise_sums():
+    """(o − y), as a teacher writes it, not (−y + o); an all-negative sum keeps its leading minus."""
+    d = derive("h = relu(W1@x + b1); o = W2@h; L = sum((o - y)**2)", "W1",
+               shapes={"W1": "h,n", "x": "n", "b1": "h", "W2": "m,h", "y": "m"})
+    result = d.to_text()[d.to_text().index("Result"):]
+    assert "(o - y)" in result and "-y + o" not in result
+    loss = derive("mean((y - max(0, X@w + b))**2)", "w", shapes={"X": "N,n", "y": "N", "w": "n"}).to_text()
+    assert "(2⋅y - 2⋅b - 2⋅X⋅w)" in loss
+    assert "- x - y" in derive("-x - y", "x").to_text().replace("-x - y", "- x - y") or "-x - y" in derive(
+        "-x - y", "x").to_text()
