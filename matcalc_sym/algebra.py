@@ -344,8 +344,11 @@ def _bottom_up(expr: sympy.Basic, kind: type, rewrite: Callable) -> sympy.Basic:
         return expr
     args = tuple(_bottom_up(a, kind, rewrite) for a in expr.args)
     if args != expr.args:
-        expr = expr.func(*args, evaluate=False) if isinstance(expr, (sympy.MatAdd, sympy.MatMul, sympy.Add,
-                                                                     sympy.Mul)) else expr.func(*args)
+        try:
+            expr = expr.func(*args, evaluate=False) if isinstance(expr, (sympy.MatAdd, sympy.MatMul, sympy.Add,
+                                                                         sympy.Mul)) else expr.func(*args)
+        except (TypeError, ValueError):  # a class not rebuilt from its args (a selection holding a range)
+            return expr
     return rewrite(expr) if isinstance(expr, kind) else expr
 
 

@@ -165,8 +165,8 @@ def _reads_better(forward: Derivation, reverse: Callable[[], Derivation]) -> Der
     """
     try:
         backward = reverse()
-    except DeriveError:
-        return forward
+    except (DeriveError, TypeError, ValueError, AttributeError, NotImplementedError):
+        return forward  # the alternative is optional: forward mode's derivation stands (x[2:5] of a long x)
     ours, theirs = algebra.reading_cost(backward.result), algebra.reading_cost(forward.result)
     if not (ours[0] < theirs[0] or (ours[0] == theirs[0] and ours[1] <= CLEARLY_SHORTER * theirs[1])):
         return forward  # the paper's vector chain rule, unless backprop reads clearly better
