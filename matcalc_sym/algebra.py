@@ -241,4 +241,160 @@ def transpose(m):
     return join(coefficient, Transpose(core))
 
 
-__all__ = ["MatrixExpr", "add", "multiply", "transpose"]
+# -- the forms a textbook writes ---------------------------------------------------------------------
+# The chain rule builds a sum one path at a time, so its terms repeat (X + X from tr(XᵀX), whose X
+# reaches the output twice) and share factors (xᵀA + xᵀAᵀ from xᵀAx). A teacher writes 2X and
+# xᵀ(A + Aᵀ); these rewrites do what the teacher does, for every sum of arrays alike.
+
+
+def collect_like_terms(expr: sympy.Basic) -> sympy.Basic:
+    """c₁M + c₂M = (c₁ + c₂)M in every sum of arrays: X + X = 2X, xᵀXᵀX + xᵀXᵀX = 2xᵀXᵀX."""
+    def collect(e):
+        coefficients: dict = {}
+        for term in e.args:
+            coefficient, core = split(term)
+            key = core if core is not None else sympy.Integer(1)
+            coefficients[key] = coefficients.get(key, 0) + coefficient
+        if len(coefficients) == len(e.args):
+            return e
+        terms = [join(c, None if k == 1 and not is_array(k) else k) for k, c in coefficients.items()]
+        terms = [t for t in terms if not isinstance(t, ZeroMatrix) and t != 0]
+        if not terms:
+            return ZeroMatrix(*e.shape)
+        return terms[0] if len(terms) == 1 else sympy.MatAdd(*terms)
+
+    return _bottom_up(expr, sympy.MatAdd, collect)
+
+
+def factor_common(expr: sympy.Basic) -> sympy.Basic:
+    """F·A + F·B = F(A + B) and A·F + B·F = (A + B)F for a factor every term of a sum shares.
+
+    xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ), AX + AᵀX = (A + Aᵀ)X. Scalar coefficients stay with their terms; a
+    term that is the shared factor alone contributes an identity (F + FA = F(I + A)) only when it is
+    square, so nothing is factored that would need a 𝟙 or a shape it does not have.
+    """
+    def factor(e):
+        parts = [split(term) for term in e.args]
+        if any(core is None or not isinstance(core, sympy.MatMul) for _, core in parts):
+            return e
+        for side in (0, -1):
+            shared = parts[0][1].args[side]
+            if all(core.args[side] == shared for _, core in parts):
+                rests = [sympy.MatMul(*(core.args[1:] if side == 0 else core.args[:-1])) for _, core in parts]
+                rests = [r.args[0] if isinstance(r, sympy.MatMul) and len(r.args) == 1 else r for r in rests]
+                inner = factor(sympy.MatAdd(*[join(c, r) for (c, _), r in zip(parts, rests, strict=True)]))
+                inner = collect_like_terms(inner)
+                return sympy.MatMul(shared, inner) if side == 0 else sympy.MatMul(inner, shared)
+        return e
+
+    return _bottom_up(expr, sympy.MatAdd, factor)
+
+
+def numeric_content_out(expr: sympy.Basic) -> sympy.Basic:
+    """An element-wise sum with a common number in every term: 2Ax − 2b = 2(Ax − b).
+
+    The number moves in front of the array, where the products around it collect it
+    (2(Ax − b)ᵀA, the least-squares gradient as written in a textbook).
+    """
+    from .arrays import Elementwise
+
+    def pull(e):
+        if not isinstance(e.body, sympy.Add):
+            return e
+        content, primitive = e.body.as_content_primitive()
+        if content == 1 or not content.is_Rational:
+            return e
+        return sympy.MatMul(content, Elementwise(primitive, *e.shape))
+
+    return expr.replace(lambda e: isinstance(e, Elementwise), pull)
+
+
+def textbook_form(expr: sympy.Basic) -> sympy.Basic:
+    """Numbers out of element-wise sums, like terms collected, shared factors factored out, and
+    products flat (2(Ax − b)ᵀA, not 2((Ax − b)ᵀA))."""
+    return symmetric_sums(flat_products(factor_common(collect_like_terms(numeric_content_out(expr)))))
+
+
+def symmetric_sums(expr: sympy.Basic) -> sympy.Basic:
+    """(A + Aᵀ)ᵀ = A + Aᵀ: the transpose of a sum that holds the transpose of each of its terms is the sum.
+
+    The Hessian of xᵀAx, the Jacobian of the gradient xᵀ(A + Aᵀ) read as a column, comes out as
+    (A + Aᵀ)ᵀ; a textbook writes the symmetric matrix without the transpose.
+    """
+    from .arrays import Elem, Elementwise
+
+    def terms_of(core) -> list | None:
+        """The sum's terms as arrays (an element-wise sum of whole arrays counts: Aᵢⱼ + (Aᵀ)ᵢⱼ)."""
+        if isinstance(core, sympy.MatAdd):
+            return list(core.args)
+        if isinstance(core, Elementwise) and isinstance(core.body, sympy.Add):
+            terms = []
+            for term in core.body.args:
+                number, rest = term.as_coeff_Mul()
+                if not isinstance(rest, Elem):
+                    return None
+                terms.append(join(number, rest.array))
+            return terms
+        return None
+
+    def symmetric(core) -> bool:
+        terms = terms_of(core)
+        return terms is not None and sorted(map(sympy.default_sort_key, (transpose(t) for t in terms))) == sorted(
+            map(sympy.default_sort_key, terms))
+
+    def transposes(x) -> int:
+        return sum(1 for node in sympy.preorder_traversal(x) if isinstance(node, Transpose))
+
+    def untranspose(e):
+        coefficient, core = split(e.arg)
+        if symmetric(core):
+            return join(coefficient, core)
+        if isinstance(core, sympy.MatMul) and any(symmetric(f) for f in core.args):
+            # (xᵀ(A + Aᵀ))ᵀ = (A + Aᵀ)x: the transpose taken inside, where the symmetric factor absorbs it
+            inside = sympy.MatMul(*[f if symmetric(f) else transpose(f) for f in reversed(core.args)])
+            if transposes(inside) < transposes(e):
+                return join(coefficient, inside)
+        return e
+
+    return _bottom_up(expr, Transpose, untranspose)
+
+
+def flat_products(expr: sympy.Basic) -> sympy.Basic:
+    """c·(A·B) written c·A·B: a product inside a product is one product, with one coefficient."""
+    def flatten(e):
+        if not any(isinstance(a, sympy.MatMul) for a in e.args):
+            return e
+        scalars, matrices = [], []
+        for a in e.args:
+            for f in (a.args if isinstance(a, sympy.MatMul) else (a,)):
+                (matrices if is_array(f) else scalars).append(f)
+        return sympy.MatMul(*([sympy.Mul(*scalars)] if scalars else []), *matrices) if matrices else e
+
+    return _bottom_up(expr, sympy.MatMul, flatten)
+
+
+def reading_cost(expr: sympy.Basic) -> tuple[int, int, int]:
+    """How long a result takes to read: special matrices left over (diag, 𝟙, I inside products),
+    then operations (tree nodes), then printed length. Compared between forward and reverse mode."""
+    nodes = list(sympy.preorder_traversal(expr))
+    special = sum(1 for e in nodes if isinstance(e, (Diag, OneMatrix)) or (
+        isinstance(e, sympy.MatMul) and any(isinstance(a, Identity) for a in e.args)))
+    return special, len(nodes), len(str(expr))
+
+
+def _bottom_up(expr: sympy.Basic, kind: type, rewrite: Callable) -> sympy.Basic:
+    """`rewrite` applied to every `kind` node of `expr`, innermost first (a bounded tree walk)."""
+    if not isinstance(expr, sympy.Basic) or not expr.args:
+        return expr
+    args = tuple(_bottom_up(a, kind, rewrite) for a in expr.args)
+    if args != expr.args:
+        try:
+            expr = expr.func(*args, evaluate=False) if isinstance(expr, (sympy.MatAdd, sympy.MatMul, sympy.Add,
+                                                                         sympy.Mul)) else expr.func(*args)
+        except (TypeError, ValueError):  # a class not rebuilt from its args (a selection holding a range)
+            return expr
+    return rewrite(expr) if isinstance(expr, kind) else expr
+
+
+__all__ = ["MatrixExpr", "add", "collect_like_terms", "factor_common", "multiply", "numeric_content_out",
+           "reading_cost", "symmetric_sums", "textbook_form", "transpose"]

@@ -361,6 +361,11 @@ def _terms(expr) -> list:
         return [sympy.Transpose(t) for t in _terms(expr.arg)] if len(_terms(expr.arg)) > 1 else [expr]
     if isinstance(expr, Elementwise) and isinstance(expr.body, sympy.Add):
         return [Elementwise(t, *expr.shape) for t in expr.body.args]
+    if isinstance(expr, sympy.MatMul):  # xᵀ(A + Aᵀ): the result reads factored, the paths are its terms
+        sums = [i for i, f in enumerate(expr.args) if isinstance(f, sympy.MatAdd)]
+        if len(sums) == 1:
+            i = sums[0]
+            return [sympy.MatMul(*expr.args[:i], t, *expr.args[i + 1:]) for t in expr.args[i].args]
     return [expr]
 
 

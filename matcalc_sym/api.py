@@ -175,6 +175,45 @@ def _derive(expression, wrt, shapes, layout, simplify, rules, mode="auto") -> De
     steps = [_introduce_step(graph, item) for item in graph.intermediates]
     if _use_reverse(graph, names, mode):
         return _derive_reverse(expression, program, graph, names, notes, steps, layout, simplify)
+    forward = _derive_forward(expression, program, graph, names, list(notes), list(steps), layout, simplify)
+    if mode == "auto" and _worth_comparing(graph, names):
+        return _reads_better(forward, lambda: _derive_reverse(expression, program, graph, names, list(notes),
+                                                              list(steps), layout, simplify))
+    return forward
+
+
+def _worth_comparing(graph: IntermediateGraph, names: list[str]) -> bool:
+    """A small scalar loss of vectors: both modes apply, and deriving it twice costs milliseconds."""
+    declared = graph.program.declared
+    return (array_program(graph) and graph.output.shape == () and graph.output.op != "vector"
+            and len(graph.order) <= COMPARED_NODES and all(len(declared.get(name, ())) <= 1 for name in names))
+
+
+#: operations in a graph up to which auto mode derives a scalar loss of vectors both ways
+COMPARED_NODES = 40
+#: the share of forward mode's operations at most that reverse mode's result must have to be preferred
+CLEARLY_SHORTER = 0.75
+
+
+def _reads_better(forward: Derivation, reverse: Callable[[], Derivation]) -> Derivation:
+    """The derivation whose result a reader takes in faster (`algebra.reading_cost`), forward on a tie.
+
+    Both give the gradient in the same layout (a row in numerator layout); reverse mode keeps the
+    names you gave intermediate results, forward mode substitutes them back.
+    """
+    try:
+        backward = reverse()
+    except (DeriveError, TypeError, ValueError, AttributeError, NotImplementedError):
+        return forward  # the alternative is optional: forward mode's derivation stands (x[2:5] of a long x)
+    ours, theirs = algebra.reading_cost(backward.result), algebra.reading_cost(forward.result)
+    if not (ours[0] < theirs[0] or (ours[0] == theirs[0] and ours[1] <= CLEARLY_SHORTER * theirs[1])):
+        return forward  # the paper's vector chain rule, unless backprop reads clearly better
+    note = (f"auto mode used reverse mode (backprop): its closed form is shorter than forward mode's "
+            f"({ours[1]} against {theirs[1]} operations{', and it keeps your names' if backward.definitions else ''})")
+    return dataclasses.replace(backward, notes=(*backward.notes, note))
+
+
+def _derive_forward(expression, program, graph, names, notes, steps, layout, simplify) -> Derivation:
     engine = Forward(graph)
     per_variable = [engine.derive(name) for name in names]
     for derived in per_variable:

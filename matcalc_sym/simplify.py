@@ -105,7 +105,7 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     simplified, and c·M with c piecewise becomes a piecewise matrix — only
     when c's conditions read no array element (one condition for all of M).
     """
-    from .algebra import join, split
+    from .algebra import join, split, textbook_form
     from .arrays import Elementwise, has_free_element
 
     def body(e):
@@ -117,7 +117,7 @@ def readable_array(expr: sympy.Basic) -> sympy.Basic:
     expr = expr.replace(lambda e: isinstance(e, Elementwise), body)
     expr = _scalars_out(expr)
     expr = _scalars_out(flatten_elements(expr))
-    expr = _fewer_transposes(expr)
+    expr = textbook_form(_collect_coefficients(textbook_form(_fewer_transposes(expr))))
     expr = _negated_sums(expr)
     coefficient, core = split(expr)
     if core is not None and isinstance(coefficient, sympy.Piecewise) and not has_free_element(coefficient):

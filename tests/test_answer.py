@@ -92,3 +92,42 @@ def test_json_carries_the_report_and_validates():
 def test_a_bad_answer_is_a_clear_error(answer, message):
     with pytest.raises(DeriveError, match=message.replace("(", r"\(")):
         derive("sin(x**2)", answer=answer)
+
+
+# -- issue 18 §6: at least two cases of every class, now that results read as a textbook writes them
+# (2X for tr(XᵀX), (A + Aᵀ)X for tr(XᵀAX)): the diagnosis still names the mistake.
+
+@pytest.mark.parametrize(("text", "wrt", "shapes", "answer", "diagnosis"), [
+    # the transpose of the right answer
+    ("trace(X@A)", "X", {"X": "n,n", "A": "n,n"}, "A", "your answer is the transpose of the derivative"),
+    ("sum(exp(W@x))", "W", LAYER, "outer(x, exp(W@x))", "a layout mix-up. The derivation uses denominator layout"),
+    # a wrong constant factor, where the result collects X + X into 2X
+    ("trace(X.T@X)", "X", {"X": "n,n"}, "X", "your answer is 1/2 times the derivative (a missing factor 2?)"),
+    ("trace(X@X)", "X", {"X": "n,n"}, "X.T", "your answer is 1/2 times the derivative (a missing factor 2?)"),
+    # a missing term, where the result is factored: (A + Aᵀ)X has the terms AX and AᵀX
+    ("trace(X.T@A@X)", "X", {"X": "n,n", "A": "n,n"}, "A@X", "your answer misses the term A.T @ X of the sum"),
+    # an extra term (a path counted twice)
+    ("x + x**2", "x", {}, "2*x + 2", "your answer has an extra term 1"),
+    ("x@A@x", "x", QUADRATIC, "2*A.T@x + A@x", "your answer has an extra term x @ A"),
+    # the wrong shape
+    ("sum(exp(W@x))", "W", LAYER, "exp(W@x)", "your answer has shape (3,) but the derivative has shape (3, 3)"),
+    # `*` for `@`
+    ("trace(A@X@B)", "X", {"A": "n,n", "X": "n,n", "B": "n,n"}, "A.T*B.T",
+     "`*` (element-wise) should be `@` (matrix product) at column 1: A.T @ B.T is the derivative"),
+])
+def test_each_class_of_mistake_has_two_cases_or_more(text, wrt, shapes, answer, diagnosis):
+    found = report(text, wrt, shapes, answer)
+    assert not found.correct
+    assert diagnosis in found.diagnosis, found.diagnosis
+    assert found.step is not None
+
+
+def test_every_class_of_mistake_is_covered_at_least_twice():
+    """Counted over both tables of this file: a class with one case is a gap in the tests."""
+    cases = [case for test in (test_each_common_mistake_is_named, test_each_class_of_mistake_has_two_cases_or_more)
+             for mark in test.pytestmark if mark.name == "parametrize" for case in mark.args[1]]
+    classes = ("the transpose of the derivative", "layout mix-up", "times the derivative", "misses the term",
+               "extra term", "misses the chain-rule factor", "has shape", "should be `@`", "should be `*`")
+    counts = {name: sum(1 for case in cases if name in case[-1]) for name in classes}
+    counts["should be"] = counts.pop("should be `@`") + counts.pop("should be `*`")
+    assert all(count >= 2 for count in counts.values()), counts

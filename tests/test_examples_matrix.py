@@ -54,8 +54,8 @@ def test_example_16_generalized_jacobian_size_in_bytes():
 def test_example_17_two_layer_network_all_four_gradients():
     d = derive(NET, "Wout, bout, Wh, bh", shapes=NET_SHAPES)
     assert d.rule == "backprop" and d.layout == "denominator"
-    assert str(d.gradients["Wout"]) == "(2/(3*n))*(((1 - Ao**2) ⊙ (Ao - Y)).T*Ah)"
-    assert str(d.gradients["bout"]) == "(2/(3*n))*(((1 - Ao**2) ⊙ (Ao - Y)).T*1)"
+    assert str(d.gradients["Wout"]) == "(2/(3*n))*((1 - Ao**2) ⊙ (Ao - Y)).T*Ah"
+    assert str(d.gradients["bout"]) == "(2/(3*n))*((1 - Ao**2) ⊙ (Ao - Y)).T*1"
     values = d.evaluate(NET_VALUES)
     assert {k: v.shape for k, v in values.items()} == {"Wout": (3, 5), "bout": (3, 1), "Wh": (5, 3), "bh": (5, 1)}
     for name in ("Wout", "bout", "Wh", "bh"):

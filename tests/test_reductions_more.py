@@ -71,8 +71,8 @@ def test_worked_examples_agree_with_numpy_in_every_mode(title, text, wrt, shapes
 
 #: what each worked example gives (auto mode), as the JSON text and the one-line output print it
 RESULTS = {
-    "Layer norm, by x": "(-1/(n*(var(x) + 1/100000)**(3/2)))*(((x - sum(x)/n) ⊙ gamma)*(x - sum(x)/n).T) "
-                        "+ 1/sqrt(var(x) + 1/100000)*(diag(gamma)*((-1/n)*(1*1.T) + I))",
+    "Layer norm, by x": "(-1/(n*(var(x) + 1/100000)**(3/2)))*((x - sum(x)/n) ⊙ gamma)*(x - sum(x)/n).T "
+                        "+ 1/sqrt(var(x) + 1/100000)*diag(gamma)*((-1/n)*1*1.T + I)",
     "Layer norm, by gamma": "1/sqrt(var(x) + 1/100000)*diag(x - sum(x)/n)",
     "Layer norm, by beta": "I",
     "Layer norm over each row of a batch, by gamma":

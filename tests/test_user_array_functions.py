@@ -49,11 +49,11 @@ WRONG_VJP = EXAMPLES / "normalize-wrong-vjp.toml"
 
 #: the result of each worked example, as SymPy prints it
 RESULTS = {
-    "sum(normalize(W@x) * y)": "1/norm(W*x)*((y - normalize(W*x) ⊙ y·normalize(W*x))*x.T)",
-    "sum(normalize(x) * y)": "1/norm(x)*(y.T*(-normalize(x)*normalize(x).T + I))",
-    "sum(normalize(x) * normalize(y))": "1/norm(x)*(normalize(y).T*(-normalize(x)*normalize(x).T + I))",
-    "sum(tanh(V @ normalize(W @ x)) * t)": ("1/norm(W*x)*((V.T*((1 - tanh(V*normalize(W*x))**2) ⊙ t) - normalize(W*x) ⊙ "
-                                            "(V.T*((1 - tanh(V*normalize(W*x))**2) ⊙ t))·normalize(W*x))*x.T)"),
+    "sum(normalize(W@x) * y)": "1/norm(W*x)*(y - normalize(W*x) ⊙ y·normalize(W*x))*x.T",
+    "sum(normalize(x) * y)": "1/norm(x)*y.T*(-normalize(x)*normalize(x).T + I)",
+    "sum(normalize(x) * normalize(y))": "1/norm(x)*normalize(y).T*(-normalize(x)*normalize(x).T + I)",
+    "sum(tanh(V @ normalize(W @ x)) * t)": ("1/norm(W*x)*(V.T*((1 - tanh(V*normalize(W*x))**2) ⊙ t) - normalize(W*x) ⊙ "
+                                            "(V.T*((1 - tanh(V*normalize(W*x))**2) ⊙ t))·normalize(W*x))*x.T"),
 }
 
 RNG = np.random.default_rng(5)

@@ -34,6 +34,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \renewcommand{\mathbb}[1]{\ifx1#1\bm{1}\else\matcalcmathbb{#1}\fi}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
+\sloppy % long input in \texttt (which cannot stretch) breaks at its spaces instead of running into the margin
 """
 
 
@@ -292,6 +293,16 @@ def code(value: str) -> str:
 
 #: printed characters (roughly) beyond which `lhs = formula = rhs` is split over two lines
 LONG_LINE = 70
+#: printed characters (`linebreak.width`) a row of an align* block may take on the page (11pt, 2 cm margins)
+LINE_WIDTH = 82
+#: characters of the rule-and-shape note beyond which it continues on the next row
+NOTE_WIDTH = 30
+#: printed characters of an inline `\\displaystyle` formula in a paragraph (its fractions are set large)
+INLINE_WIDTH = 64
+#: printed characters inside the result's box
+RESULT_WIDTH = 74
+#: the least room an equation keeps on a row, however wide its left side and note
+MIN_BUDGET = 24
 
 
 def _visible(latex_text: str) -> int:
@@ -299,18 +310,99 @@ def _visible(latex_text: str) -> int:
     return len(re.sub(r"\\[A-Za-z]+|[{}\s]", "", latex_text))
 
 
-def step_line(step, printer: MatcalcLatexPrinter) -> str:
-    """`lhs &= formula = rhs && \\text{rule}` for one step."""
+def step_note(step) -> str:
+    """The rule of a step and, for an introduce step of arrays, its shape in words (never a bare equation)."""
+    notes = [step.rule]
+    if "shape" in step.shapes:
+        notes.append(shape_words(str(step.shapes["shape"]), step.shapes.get("equation")))
+    return "; ".join(notes)
+
+
+def shape_words(shape: str, equation: str | None) -> str:
+    """`n×5 = (n×3)@(3×5)` as "shape n×5, from (n×3)@(3×5)"; an operation on scalars is "a scalar".
+
+    An equation of shapes beside an equation of values read as another equation ("1 = sqrt(1)");
+    the note says in words what the shape is and where it comes from.
+    """
+    if not equation or " = " not in equation:
+        return "a scalar" if shape == "1" else f"shape {shape}"
+    result, _, operands = equation.partition(" = ")
+    arrays = "×" in operands or re.search(r"\((?!1\))\w+\)", operands)
+    if result == "1":
+        return f"a scalar, from {operands}" if arrays else "a scalar"
+    return f"shape {result}, from {operands}"
+
+
+def _note_rows(note: str) -> list[str]:
+    """The note as rows of at most about NOTE_WIDTH characters, broken after "; " or a space."""
+    rows: list[str] = []
+    for word in re.split(r"(?<=;) |(?<=,) | (?=from )", note):
+        if rows and len(rows[-1]) + 1 + len(word) <= NOTE_WIDTH:
+            rows[-1] += " " + word
+        else:
+            rows.append(word)
+    return rows
+
+
+def step_parts(step, printer: MatcalcLatexPrinter) -> list[str]:
     parts = [printer.doprint(step.lhs)]
     if step.formula is not None:
         parts.append(printer.doprint(step.formula))
     parts.append(printer.doprint(step.rhs))
-    joiner = r" \\" + "\n" + "&= " if sum(_visible(p) for p in parts) > LONG_LINE else " = "
-    line = parts[0] + " &= " + joiner.join(parts[1:])
-    notes = [step.rule]
-    if "shape" in step.shapes:
-        notes.append(str(step.shapes.get("equation") or step.shapes["shape"]))
-    return line + " && " + math_text("; ".join(notes))
+    return parts
+
+
+def block_budget(steps, printer: MatcalcLatexPrinter) -> float:
+    """The room for the right-hand sides of one align* block: every row shares its columns, so the
+    widest left side and the widest note of the block decide it."""
+    from .linebreak import width
+
+    lhs = max((width(printer.doprint(step.lhs)) for step in steps), default=0)
+    note = max((min(len(step_note(step)), NOTE_WIDTH) for step in steps), default=0)
+    return max(MIN_BUDGET, LINE_WIDTH - lhs - note - 6)
+
+
+def step_line(step, printer: MatcalcLatexPrinter, budget: float | None = None) -> str:
+    """`lhs &= formula = rhs && \\text{rule}` for one step; a long one broken over aligned rows."""
+    from .linebreak import break_math, width
+
+    parts = step_parts(step, printer)
+    note = step_note(step)
+    if budget is None:
+        joiner = r" \\" + "\n" + "&= " if sum(_visible(p) for p in parts) > LONG_LINE else " = "
+        return parts[0] + " &= " + joiner.join(parts[1:]) + " && " + math_text(note)
+    rows: list[str] = []
+    for part in parts[1:]:
+        pieces = break_math(part, budget)
+        if rows and len(pieces) == 1 and width(rows[-1].split("&=")[-1] + " = " + pieces[0]) <= budget:
+            rows[-1] += " = " + pieces[0]
+            continue
+        rows.append(("&= " if rows else parts[0] + " &= ") + pieces[0])
+        rows += [r"&\quad " + piece for piece in pieces[1:]]
+    notes = _note_rows(note) if len(note) > NOTE_WIDTH else [note]
+    rows += ["&"] * (len(notes) - len(rows))
+    return " \\\\\n".join(row + (" && " + math_text(notes[i]) if i < len(notes) else "")
+                         for i, row in enumerate(rows))
+
+
+def broken(lhs: str, rhs: str, budget: float) -> str:
+    """`lhs = rhs` for a display: one line when it fits, else `aligned` rows with `\\quad` continuations."""
+    from .linebreak import break_math
+
+    pieces = break_math(rhs, budget)
+    if len(pieces) == 1:
+        return f"{lhs} = {rhs}"
+    rows = [f"{lhs} &= {pieces[0]}", *[r"&\quad " + piece for piece in pieces[1:]]]
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
+def _display(lhs: str, rhs: str) -> str:
+    """The expression under the title: inline when it fits the page, else broken in a display."""
+    from .linebreak import width
+
+    if width(lhs) + width(rhs) + 3 <= INLINE_WIDTH:
+        return rf"$\displaystyle {lhs} = {rhs}$\\"
+    return r"\begin{equation*}" + broken(lhs, rhs, LINE_WIDTH - width(lhs) - 8) + r"\end{equation*}"
 
 
 def header(derivation, printer: MatcalcLatexPrinter) -> list[str]:
@@ -320,7 +412,7 @@ def header(derivation, printer: MatcalcLatexPrinter) -> list[str]:
     wrt = ", ".join(printer.doprint(sympy.Symbol(name)) for name in derivation.wrt)
     lines = [
         rf"\textbf{{Derivative of}} {code(derivation.source)} \textbf{{by}} ${wrt}$\\",
-        rf"$\displaystyle {printer.doprint(output)} = {printer.doprint(derivation.expression)}$\\",
+        _display(printer.doprint(output), printer.doprint(derivation.expression)),
         rf"Chain rule: {text(derivation.rule)}; layout: {text(derivation.layout)}"
         + rf" (we want ${printer.doprint(_result_lhs(derivation))}$).",
     ]
@@ -336,7 +428,8 @@ def body(derivation) -> str:
         by = f" (by ${printer.doprint(sympy.Symbol(wrt))}$)" if wrt and kind != "introduce" else ""
         lines.append(rf"\subsection*{{{number}. {TITLES[kind]}{by}}}")
         lines.append(r"\begin{align*}")
-        lines.append("\\\\\n".join(step_line(step, printer) for step in steps))
+        budget = block_budget(steps, printer)
+        lines.append("\\\\\n".join(step_line(step, printer, budget) for step in steps))
         lines.append(r"\end{align*}")
         lines += [text(step.explanation) + r"\par" for step in steps
                   if kind in ("combine", "gradient") and step.explanation]
@@ -387,13 +480,18 @@ def _expansion_latex(derivation, printer: MatcalcLatexPrinter) -> list[str]:
 
 def _result(derivation, printer: MatcalcLatexPrinter) -> str:
     from ..steps import Partial
+    from .linebreak import break_math, width
     from .terminal import _result_lhs
 
     if len(derivation.gradients) > 1:
-        rows = [rf"{printer.doprint(Partial(derivation.output, name, True))} &= {printer.doprint(g)}"
-                for name, g in derivation.gradients.items()]
+        rows = []
+        for name, g in derivation.gradients.items():
+            lhs = printer.doprint(Partial(derivation.output, name, True))
+            pieces = break_math(printer.doprint(g), RESULT_WIDTH - width(lhs))
+            rows += [f"{lhs} &= {pieces[0]}", *[r"&\quad " + piece for piece in pieces[1:]]]
         return r"\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}"
-    return f"{printer.doprint(_result_lhs(derivation))} = {printer.doprint(derivation.result)}"
+    lhs = printer.doprint(_result_lhs(derivation))
+    return broken(lhs, printer.doprint(derivation.result), RESULT_WIDTH - width(lhs))
 
 
 def to_latex(derivation, standalone: bool = False) -> str:

@@ -84,6 +84,15 @@ class _Printer(PrettyPrinter):
                 result = prettyForm(*stringPict.next(result, " - " if minus else " + ", form))
         return result
 
+    def _print_Add(self, expr, order=None):
+        """o − y, not −y + o: a sum that starts with a negative term starts with a positive one if it has one."""
+        terms = list(expr.args)
+        if len(terms) > 1 and terms[0].could_extract_minus_sign() and not all(
+                t.could_extract_minus_sign() for t in terms):
+            terms = sorted(terms, key=lambda t: t.could_extract_minus_sign())  # stable
+            expr = sympy.Add(*terms, evaluate=False)
+        return super()._print_Add(expr, order)
+
     def _inverse_transpose(self, matrix):
         from sympy.printing.pretty.stringpict import prettyForm
 
