@@ -481,3 +481,15 @@ def test_unit_vectors_of_a_long_vector_never_build_an_identity(monkeypatch):
     assert jacobian.shape == (1, 100_000)
     assert jacobian[0, 0] == pytest.approx(values["x"][-1]) and jacobian[0, -1] == pytest.approx(values["x"][0])
     assert np.all(jacobian[0, 2:5] == 1) and np.count_nonzero(jacobian) == 5
+
+
+def test_a_slice_and_entries_of_one_vector_add_in_backprop():
+    """Selection.rows (the picked indices) shadowed SymPy's MatrixExpr.rows (the row count): a sum of a
+    slice's adjoint and an entry's raised TypeError in reverse mode."""
+    for mode in ("reverse", "auto"):
+        d = derive("x[0]*x[-1] + sum(x[2:5])", "x", shapes={"x": "10"}, mode=mode, check=True)
+        assert d.check.passed, d.check.failure
+        values = {"x": np.arange(1.0, 11.0)}
+        expected = np.zeros(10)
+        expected[0], expected[9], expected[2:5] = 10.0, 1.0, 1.0
+        assert np.allclose(np.asarray(d.evaluate(values), dtype=float).reshape(-1), expected)

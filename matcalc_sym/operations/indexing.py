@@ -91,7 +91,8 @@ class Selection(MatrixExpr):
                                   sympy.Integer(count), sympy.true if transposed else sympy.false)
 
     @property
-    def rows(self) -> range:
+    def picks(self) -> range:
+        """The indices taken (not `rows`: SymPy reads MatrixExpr.rows as the row count)."""
         size, start, step, count = (int(a) for a in self.args[:4])
         return range(start, start + step * count, step)
 
@@ -113,7 +114,7 @@ class Selection(MatrixExpr):
 
     def spelled(self) -> str:
         """The slice as NumPy would write it: 1:3, 0:6:2, 4::-1."""
-        return _slice_text(self.rows)
+        return _slice_text(self.picks)
 
     def _sympystr(self, printer):
         return f"S[{self.spelled()}]" + (".T" if self.transposed else "")
@@ -357,7 +358,7 @@ def _value(np, values, expr):
         column = np.zeros((size, 1))
         column[expr.index, 0] = 1.0
         return column.T if expr.row else column
-    rows = expr.rows
+    rows = expr.picks
     matrix = np.zeros((len(rows), size))
     matrix[np.arange(len(rows)), np.asarray(rows, dtype=int)] = 1.0
     return matrix.T if expr.transposed else matrix
@@ -368,7 +369,7 @@ def _code(codes, expr, np):
         return f"{np('asarray')}({codes[0]}).reshape(-1)[0]"
     if isinstance(expr, UnitVector):
         return f"_unit({codes[0]}, {expr.index}, {expr.row})"
-    rows = expr.rows
+    rows = expr.picks
     return f"_selection({codes[0]}, {rows.start}, {rows.stop}, {rows.step}, {expr.transposed})"
 
 
@@ -380,7 +381,7 @@ def _explicit(values, expr):
         position = expr.index % size
         column = sympy.Matrix(size, 1, lambda i, j: 1 if i == position else 0)
         return column.T if expr.row else column
-    rows = list(expr.rows)
+    rows = list(expr.picks)
     matrix = sympy.Matrix(len(rows), size, lambda i, j: 1 if j == rows[i] else 0)
     return matrix.T if expr.transposed else matrix
 

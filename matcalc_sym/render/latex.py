@@ -294,13 +294,13 @@ def code(value: str) -> str:
 #: printed characters (roughly) beyond which `lhs = formula = rhs` is split over two lines
 LONG_LINE = 70
 #: printed characters (`linebreak.width`) a row of an align* block may take on the page (11pt, 2 cm margins)
-LINE_WIDTH = 82
+LINE_WIDTH = 74
 #: characters of the rule-and-shape note beyond which it continues on the next row
 NOTE_WIDTH = 30
 #: printed characters of an inline `\\displaystyle` formula in a paragraph (its fractions are set large)
 INLINE_WIDTH = 64
 #: printed characters inside the result's box
-RESULT_WIDTH = 74
+RESULT_WIDTH = 66
 #: the least room an equation keeps on a row, however wide its left side and note
 MIN_BUDGET = 24
 
