@@ -131,3 +131,12 @@ def test_every_class_of_mistake_is_covered_at_least_twice():
     counts = {name: sum(1 for case in cases if name in case[-1]) for name in classes}
     counts["should be"] = counts.pop("should be `@`") + counts.pop("should be `*`")
     assert all(count >= 2 for count in counts.values()), counts
+
+
+def test_the_report_is_printed_under_the_result_in_latex_and_markdown():
+    d = derive("x@A@x", "x", shapes={"x": "n", "A": "n,n"}, answer="A@x")
+    markdown, latex = d.to_markdown(), d.to_latex()
+    assert "**Your answer** `A@x`: answer NOT correct: your answer misses the term x @ A of the sum" in markdown
+    assert markdown.index("### Result") < markdown.index("**Your answer**")
+    assert r"\textbf{Your answer} \texttt{A@x}: answer NOT correct" in latex
+    assert "Your answer" not in derive("x@A@x", "x", shapes={"x": "n", "A": "n,n"}).to_markdown()

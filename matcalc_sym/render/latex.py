@@ -439,6 +439,9 @@ def body(derivation) -> str:
     lines.append(r"\begin{equation*}")
     lines.append(r"\boxed{" + _result(derivation, printer) + "}")
     lines.append(r"\end{equation*}")
+    if derivation.answer is not None:  # --answer: the student's text and what the comparison found
+        lines.append(r"\noindent\textbf{Your answer} \texttt{" + text(derivation.answer.answer) + "}: "
+                     + text(derivation.answer.line()) + r"\par")
     return "\n".join(lines) + "\n"
 
 

@@ -43,6 +43,9 @@ def to_markdown(derivation) -> str:
     if derivation.expansion is not None:
         lines += _expansion(derivation, printer)
     lines += ["", "### Result", "", "$$", rf"\boxed{{{result_math(derivation)}}}", "$$", ""]
+    if derivation.answer is not None:  # --answer: the student's text and what the comparison found
+        answer = derivation.answer.answer.replace("`", "'")
+        lines += [f"**Your answer** `{answer}`: {_inline(derivation.answer.line())}", ""]
     return "\n".join(lines)
 
 
