@@ -384,6 +384,91 @@ def _attempt(problem: MatrixProblem) -> None:
         sympy_attempt(problem)
 
 
+def _renderers() -> dict:
+    """Every output format, as the command produces it (JSON as the text the command writes)."""
+    import io
+
+    def pretty(derivation) -> None:
+        from rich.console import Console
+
+        Console(file=io.StringIO(), width=100, color_system=None).print(derivation)
+
+    def dot(derivation) -> None:
+        from matcalc_sym.render.graph import to_dot
+
+        to_dot(derivation)
+
+    return {"text": lambda d: d.to_text(), "pretty": pretty, "LaTeX": lambda d: d.to_latex(),
+            "Markdown": lambda d: d.to_markdown(), "JSON": lambda d: json.dumps(d.to_dict(), indent=2,
+                                                                                 ensure_ascii=False),
+            "NumPy": lambda d: d.to_numpy(), "dot": dot}
+
+
+def render_then_derive(example, renderers: dict, limit: float) -> dict[str, float] | None:
+    """Seconds to derive `example` and to render it in each format, in one forked child; None past the limit.
+
+    Each renderer gets a derivation of its own, made untimed, and SymPy's
+    cache cleared before it runs: what one renderer printed (and cached)
+    would otherwise make the next one look cheap; the derivation is timed
+    the same way, from a cleared cache.
+    """
+
+    def task() -> dict[str, float]:
+        from sympy.core.cache import clear_cache
+
+        from matcalc_sym.api import derive
+
+        def fresh():
+            return derive(example.text, example.wrt, shapes=example.shapes)
+
+        clear_cache()
+        start = time.perf_counter()
+        fresh()
+        seconds = {"derivation": time.perf_counter() - start}
+        for name, render in renderers.items():
+            derivation = fresh()
+            clear_cache()
+            start = time.perf_counter()
+            render(derivation)
+            seconds[name] = time.perf_counter() - start
+        return seconds
+
+    _freeze_heap()
+    try:
+        return run_limited(task, limit * (2 + len(renderers)))
+    except LimitExceeded:
+        return None
+
+
+def renderer_cost(runs: int, limit: float, largest: str | None) -> list[str]:
+    """Every renderer against the derivation on the DESIGN examples, the 32-layer network and the largest
+    scalar case: one row per case, the worst renderer named (target: none above 1×)."""
+    examples = design_examples()
+    text, weights, shapes = network(CHECKED_LAYERS)
+    cases = [*examples.ALL, examples.Example(f"{CHECKED_LAYERS}-layer tanh network", text, ",".join(weights), shapes)]
+    if largest is not None:
+        cases.append(examples.Example("largest scalar case", largest, "x", {}))
+    renderers = _renderers()
+    from matcalc_sym.api import derive
+
+    for render in renderers.values():  # what each renderer loads on first use, loaded before the fork
+        render(derive("sum(tanh(W@x))", "W", shapes={"W": "n,n", "x": "n"}))
+    lines = []
+    for example in cases:
+        samples = [render_then_derive(example, renderers, limit) for _ in range(max(runs, 5))]
+        if any(sample is None for sample in samples):
+            _emit(lines, f"| renderers, {example.key} | > {limit:g} s | | | ≤ 1× | no |")
+            continue
+        base = statistics.median(sample["derivation"] for sample in samples)
+        ratios = {name: statistics.median(sample[name] for sample in samples) / base for name in renderers}
+        worst = max(ratios, key=ratios.get)
+        listed = ", ".join(f"{name} {ratio:.2f}" for name, ratio in ratios.items())
+        _emit(lines, f"| renderers, {example.key} | worst {worst} {ratios[worst] * base:.3f} s | derivation "
+                     f"{base:.3f} s | {ratios[worst]:.2f}× ({listed}) | ≤ 1× | "
+                     f"{'yes' if ratios[worst] <= 1 else 'no'} |")
+    return lines
+
+
 def rendering(text: str | None, runs: int, limit: float) -> list[str]:
     """LaTeX of every step and the rich pretty output of the largest derivation, against deriving it."""
     if text is None:

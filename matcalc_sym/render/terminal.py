@@ -20,7 +20,7 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
 from .plain import Box, Laid, Para, cell_len, render_plain
-from .printable import PrintsEachOnce, is_large, misread, negated, negative
+from .printable import PrintsEachOnce, fast_precedence, is_large, misread, negated, negative
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -127,7 +127,7 @@ class _LinearPrinter(PrintsEachOnce, StrPrinter):
             sign, args[0] = "-", -args[0]
             if args[0] == 1:
                 args.pop(0)
-        level = precedence(expr)
+        level = fast_precedence(expr)
         text = self.parenthesize(args[0], level)
         for before, arg in zip(args, args[1:]):
             joiner = " @ " if before.is_Matrix and arg.is_Matrix else "*"
