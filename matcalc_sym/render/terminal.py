@@ -10,6 +10,7 @@ importing rich.
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections.abc import Iterable, Iterator
 
@@ -32,7 +33,27 @@ TITLES = {
 
 
 class _Printer(PrettyPrinter):
-    """SymPy's pretty printer with the paper's lower-case max and min."""
+    """SymPy's pretty printer with the paper's lower-case max and min.
+
+    One printer serves a whole derivation (`blocks`), and remembers each
+    distinct subexpression's form: the steps repeat their terms (a combine
+    step's terms are the differentiate steps' results), and laying each out
+    again was most of the time of printing a small derivation. A form is
+    handed out as a shallow copy, since SymPy's layout code sets `baseline`
+    and `binding` on the forms it gets.
+    """
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self._forms: dict = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sympy.Basic):
+            return super()._print(expr, **kwargs)
+        form = self._forms.get(expr)
+        if form is None:
+            form = self._forms[expr] = super()._print(expr)
+        return copy.copy(form) if isinstance(form, stringPict) else form
 
     def _print_Symbol(self, e, bold_name=False):
         if misread(e.name):  # x__2 is not x², xdot not ẋ: the name as written
@@ -139,13 +160,14 @@ def _printer(width: int) -> PrettyPrinter:
     return _Printer({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
 
 
-def equation(step, width: int = 100, lhs_width: int = 0) -> str:
+def equation(step, width: int = 100, lhs_width: int = 0, printer: _Printer | None = None) -> str:
     """`lhs = formula = rhs` pretty-printed on a shared baseline.
 
     `lhs_width` pads the left side so the equations of one block line up at
-    their `=`; lines wider than `width` wrap at `width` columns.
+    their `=`; lines wider than `width` wrap at `width` columns. `printer`
+    shares the forms already laid out for the same derivation.
     """
-    printer = _printer(width)
+    printer = printer or _printer(width)
     parts = [step.lhs] + ([step.formula] if step.formula is not None else []) + [step.rhs]
     if any(is_large(part) for part in parts[1:]):
         return linear_equation(parts, width)
@@ -164,9 +186,9 @@ def linear_equation(parts: list, width: int, printer: _LinearPrinter | None = No
     return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
 
 
-def lhs_width(step, width: int = 100) -> int:
+def lhs_width(step, width: int = 100, printer: _Printer | None = None) -> int:
     """How wide the left side of a step prints (to align a block at its `=`)."""
-    return _printer(width)._print(step.lhs).width()
+    return (printer or _printer(width))._print(step.lhs).width()
 
 
 def pretty(expr: sympy.Basic, width: int = 100, linear_printer: _LinearPrinter | None = None) -> str:
@@ -242,6 +264,7 @@ def blocks(derivation, width: int = 100) -> Iterator:
         yield Para.of(f"note: {note}", "yellow")
     compact = len(derivation.steps) > COMPACT_STEPS
     linear_printer = _LinearPrinter()  # one for all blocks and the result: each subexpression printed once
+    printer = _printer(width)  # the same for 2-D forms (their layout does not depend on the width)
     if compact:
         yield Para.of(f"{len(derivation.steps)} steps: one line each (2-D layout up to {COMPACT_STEPS} steps)",
                       "dim")
@@ -250,10 +273,10 @@ def blocks(derivation, width: int = 100) -> Iterator:
             items = [_compact_block(steps, kind, width, linear_printer)]
         else:
             items = []
-            align = max(lhs_width(step, width) for step in steps)
+            align = max(lhs_width(step, width, printer) for step in steps)
             for step in steps:
                 rule, room = _rule_and_room(step, width - 4)
-                items.append(_step_text(equation(step, room, align), rule, width - 4))
+                items.append(_step_text(equation(step, room, align, printer), rule, width - 4))
                 if _explained(step, kind):
                     items.append(Para.of("  " + step.explanation, "italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
