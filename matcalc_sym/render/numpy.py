@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import functools
 import keyword
 import math
 import re
@@ -446,7 +447,7 @@ def to_numpy(derivation) -> str:
         *_source_lines(derivation.source),
         "",
         "",
-        *HELPERS.rstrip("\n").split("\n"),
+        _HELPERS_MARK,
         "",
         "",
         f"SHAPES = {{{', '.join(_shape_entry(names, name, shapes[name]) for name, _ in inputs)}}}",
@@ -465,10 +466,13 @@ def to_numpy(derivation) -> str:
     lines += _column_lines(names, shapes)
     lines += _definition_lines(printer, derivation, names)
     lines += _derivative_lines(printer, derivation, names)
-    lines += ["", "", _CHECK]
-    code = "\n".join(lines) + "\n"
-    _verify(code)
-    return code
+    lines += ["", "", _CHECK_MARK]
+    # the fixed parts are verified once per process; what this derivation wrote, every time
+    _verify("\n".join(line for line in lines if line not in (_HELPERS_MARK, _CHECK_MARK)) + "\n")
+    _verify_fixed(HELPERS)
+    _verify_fixed(_CHECK)
+    fixed = {_HELPERS_MARK: HELPERS.rstrip("\n"), _CHECK_MARK: _CHECK}
+    return "\n".join(fixed.get(line, line) for line in lines) + "\n"
 
 
 def _shape_entry(names: _Names, name: str, shape: tuple) -> str:
@@ -511,7 +515,23 @@ _TOP_IMPORTS = {"numpy", "math", "functools", "operator"}
 _TOP_CONSTANTS = {"SOURCE_BASE64", "SHAPES", "WRT", "LAYOUT", "UPSTREAM"}
 
 
-def _verify(code: str) -> None:
+#: where the fixed helper and check code go in a module: lines no generated line can equal (a NUL)
+_HELPERS_MARK = "\0helpers"
+_CHECK_MARK = "\0check"
+
+
+@functools.cache
+def _verify_fixed(code: str) -> None:
+    """The package's own fixed code (helpers, the gradient check), verified like the rest, once.
+
+    Each part of a module parses on its own as whole statements, so the
+    module is exactly their statements together; parsing and walking the
+    fixed parts was most of the time of exporting a small derivation.
+    """
+    _verify(code, docstring_first=False)
+
+
+def _verify(code: str, docstring_first: bool = True) -> None:
     """The module holds only what `to_numpy` writes: a last line of defence against text turned into code."""
     try:
         tree = ast.parse(code)
@@ -519,7 +539,7 @@ def _verify(code: str) -> None:
         raise InternalError(f"code export produced a module Python cannot read ({type(exc).__name__})") from None
     for number, node in enumerate(tree.body):
         ok = (
-            (number == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            (number == 0 and docstring_first and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
             or (isinstance(node, ast.Import) and all(a.name in _TOP_IMPORTS for a in node.names))
             or (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id in _TOP_CONSTANTS
                                                      for t in node.targets))
