@@ -421,38 +421,30 @@ def _renderers() -> dict:
             "NumPy": lambda d: d.to_numpy(), "dot": dot}
 
 
-def render_then_derive(example, renderers: dict, limit: float) -> dict[str, float] | None:
-    """Seconds to derive `example` and to render it in each format, in one forked child; None past the limit.
+def derive_then_render(example, render, limit: float) -> tuple[float, float] | None:
+    """(seconds deriving, seconds rendering) in one forked child, as the command does both; None past the limit.
 
-    Each renderer gets a derivation of its own, made untimed, and SymPy's
-    cache cleared before it runs: what one renderer printed (and cached)
-    would otherwise make the next one look cheap; the derivation is timed
-    the same way, from a cleared cache.
+    SymPy's cache is cleared before the derivation (as for every timed
+    case) and left as the derivation leaves it for the renderer, which is
+    what `derive -f FORMAT` does in its worker. Each renderer gets a child of
+    its own, so what one printed never makes another look cheap.
     """
 
-    def task() -> dict[str, float]:
+    def task() -> tuple[float, float]:
         from sympy.core.cache import clear_cache
 
         from matcalc_sym.api import derive
 
-        def fresh():
-            return derive(example.text, example.wrt, shapes=example.shapes)
-
         clear_cache()
         start = time.perf_counter()
-        fresh()
-        seconds = {"derivation": time.perf_counter() - start}
-        for name, render in renderers.items():
-            derivation = fresh()
-            clear_cache()
-            start = time.perf_counter()
-            render(derivation)
-            seconds[name] = time.perf_counter() - start
-        return seconds
+        derivation = derive(example.text, example.wrt, shapes=example.shapes)
+        middle = time.perf_counter()
+        render(derivation)
+        return middle - start, time.perf_counter() - middle
 
     _freeze_heap()
     try:
-        return run_limited(task, limit * (2 + len(renderers)))
+        return run_limited(task, 2 * limit)
     except LimitExceeded:
         return None
 
@@ -472,12 +464,13 @@ def renderer_cost(runs: int, limit: float, largest: str | None) -> list[str]:
         render(derive("sum(tanh(W@x))", "W", shapes={"W": "n,n", "x": "n"}))
     lines = []
     for example in cases:
-        samples = [render_then_derive(example, renderers, limit) for _ in range(max(runs, 5))]
-        if any(sample is None for sample in samples):
+        pairs = {name: [derive_then_render(example, render, limit) for _ in range(max(runs, 5))]
+                 for name, render in renderers.items()}
+        if any(pair is None for samples in pairs.values() for pair in samples):
             _emit(lines, f"| renderers, {example.key} | > {limit:g} s | | | ≤ 1× | no |")
             continue
-        base = statistics.median(sample["derivation"] for sample in samples)
-        ratios = {name: statistics.median(sample[name] for sample in samples) / base for name in renderers}
+        base = statistics.median(pair[0] for samples in pairs.values() for pair in samples)
+        ratios = {name: statistics.median(pair[1] for pair in samples) / base for name, samples in pairs.items()}
         worst = max(ratios, key=ratios.get)
         listed = ", ".join(f"{name} {ratio:.2f}" for name, ratio in ratios.items())
         _emit(lines, f"| renderers, {example.key} | worst {worst} {ratios[worst] * base:.3f} s | derivation "
