@@ -99,9 +99,11 @@ class _Names:
 class _Printer(NumPyPrinter):
     """NumPy code for the package's expression classes, with module names no input can shadow."""
 
-    def __init__(self, names: _Names) -> None:
+    def __init__(self, names: _Names, long: bool = False) -> None:
+        # a long derivation's sums keep their build order, as in its LaTeX and JSON (sorting them was
+        # most of the export of 3200 nodes)
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False,
-                          "strict": False})
+                          "strict": False, **({"order": "none"} if long else {})})
         self._names = names
         self._temporaries: list[str] = []
         self._heights: list[int] = []
@@ -431,7 +433,9 @@ def to_numpy(derivation) -> str:
                 names.add(dim, dim.name)
     for name in derivation.definitions:
         names.add(name, name)
-    printer = _Printer(names)
+    from .terminal import COMPACT_STEPS
+
+    printer = _Printer(names, long=len(derivation.steps) > COMPACT_STEPS)
     upstream = next((names.of(n) for n, s in inputs if isinstance(s, (AdjointMatrix, AdjointScalar))), None)
     layout = derivation.layout if derivation.layout in ("numerator", "denominator") else "numerator"
     lines = [
