@@ -20,6 +20,11 @@ compare `--check` with the derivation it checks; the matrix rows compare
 answer agrees. Peak memory is read in a fresh process from its own high-water
 mark (VmHWM): `ru_maxrss`, in the child or through `wait4`, also counts the
 pages of the process that started it, which here is this benchmark.
+
+The renderer rows derive and then render in one child, for every output
+format, as `derive -f FORMAT` does in its worker; the backprop rows go to 128
+layers. The machine's load average is printed with the table: the figures
+are wall-clock times, on cores that may be shared.
 """
 
 from __future__ import annotations
