@@ -10,7 +10,8 @@ ever formed: each local rule maps an adjoint to an adjoint directly.
 Written out, the gradient of every weight of an L-layer network repeats the
 whole chain of adjoints after it, so the answers grow as L² (and every stage
 after them, simplify above all: backprop grew 4.5× per doubling of layers).
-An adjoint shared by several requested gradients whose written-out form is
+An adjoint that flows into several terms (of several gradients, or of one
+gradient, as a weight shared by every layer) and whose written-out form is
 long is therefore kept as its name ∂J/∂u in them, with its definition in
 terms of the adjoints after it, as backprop computes it
 (`ReverseDerivation.adjoints`; `Derivation.expanded()` writes them out).
@@ -119,17 +120,18 @@ class Reverse:
     # -- pieces ---------------------------------------------------------------
 
     def _shared(self, sources: dict, depends: set[Node]) -> set[Node]:
-        """Forks on the way back: nodes with two or more operands that lead to requested variables, more
-        than one in all. Their adjoint is in several gradients; a node with one such operand only passes
-        the chain on (h in u = W·h), so naming it too would add a name and save nothing."""
+        """Forks on the way back: nodes with two or more operands that lead to requested variables.
+
+        Their adjoint flows into several terms, of one gradient (a weight used by every layer) or of
+        several; a node with one such operand only passes the chain on (h in u = W·h), so naming it too
+        would add a name and save nothing."""
         reach: dict[Node, frozenset] = {}
         for node in self.graph.order:
             if node not in depends:
                 continue
             own = frozenset((node.value,)) if node.op == "var" and node.value in sources else frozenset()
             reach[node] = own.union(*(reach.get(a, frozenset()) for a in node.args))
-        return {node for node, names in reach.items()
-                if len(names) > 1 and sum(1 for a in node.args if a in reach) > 1}
+        return {node for node, names in reach.items() if sum(1 for a in node.args if a in reach) > 1}
 
     def _depends(self, sources: set[Node]) -> set[Node]:
         return differentiable_depends(self.graph.order, sources)

@@ -159,3 +159,24 @@ def test_one_deep_statement_is_still_refused():
     split = "a = " + "sin(" * 60 + "x" + ")" * 60 + "; " + "sin(" * 60 + "a" + ")" * 60
     derivation = derive(split, "x")
     assert derivation.result.has(sympy.cos)
+
+
+def shared_weight_network(layers: int) -> str:
+    """hᵢ = tanh(W hᵢ₋₁) with one W in every layer (a recurrent net unrolled): one gradient, L terms."""
+    statements = ["h1 = tanh(W@x)"] + [f"h{i} = tanh(W@h{i - 1})" for i in range(2, layers + 1)]
+    return "; ".join([*statements, f"J = sum((h{layers} - t)**2)"])
+
+
+def test_a_weight_shared_by_every_layer_grows_linearly():
+    """One variable's gradient sums a term per layer, each ending in the chain after it: the chain is
+    named once per layer, so the answer grows linearly (it was quadratic, and 198 layers timed out)."""
+    shapes = {"W": "n,n", "x": "n", "t": "n"}
+    sizes = {}
+    for layers in (8, 16, 32):
+        derivation = derive(shared_weight_network(layers), "W", shapes=shapes, timeout=None)
+        parts = [derivation.result, *(derivation.definitions[n] for n in _adjoints(derivation))]
+        sizes[layers] = sum(tree_size(p, 10**6) for p in parts)
+    assert sizes[16] <= 2.2 * sizes[8] and sizes[32] <= 2.2 * sizes[16], sizes
+    derivation = derive(shared_weight_network(60), "W", shapes=shapes, check=True, timeout=120)
+    assert derivation.check.passed, derivation.check.line()
+    assert_gradient_matches(derivation, _values(shapes, n=2, seed=3), "W")
