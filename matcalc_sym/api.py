@@ -347,6 +347,13 @@ def _derive_reverse(expression, program, graph, names, notes, steps, layout, sim
     definitions = {item.symbol.name: graph.full[item.node] for item in graph.intermediates if item.user_named}
     symbols = _with_unused(graph, names, dict(graph.variables))
     symbols.update({item.symbol.name: item.symbol for item in graph.intermediates if item.user_named})
+    for symbol, definition in derived.adjoints.items():  # after the named results they are written with
+        definitions[symbol.name] = definition
+        symbols[symbol.name] = symbol
+    if derived.adjoints:
+        names_kept = ", ".join(str(symbol.name) for symbol in derived.adjoints)
+        notes = [*notes, f"the gradients keep the shared adjoints {names_kept} as names (each defined once, in "
+                         "terms of the next, as backprop computes them); Derivation.expanded() writes them out"]
     if derived.upstream is not None:
         symbols[derived.upstream.name] = derived.upstream
         notes = [*notes, f"the output is not a scalar: the result is the vector-Jacobian product for a scalar "

@@ -57,9 +57,9 @@ class Elem(sympy.Expr):
     @property
     def precedence(self) -> int:
         """The array's own precedence, so printers parenthesize w + x only where needed."""
-        from sympy.printing.precedence import precedence
+        from .render.printable import fast_precedence
 
-        return precedence(self.array)
+        return fast_precedence(self.array)
 
     def _sympystr(self, printer):
         return printer._print(self.array)
@@ -271,6 +271,16 @@ class Elementwise(MatrixExpr):
             return sympy.MatMul(body, Ones(rows, cols))
         return MatrixExpr.__new__(cls, body, rows, cols)
 
+    def doit(self, **hints):
+        """Itself: its body is explicit already, with nothing left to evaluate.
+
+        SymPy's printers ask every matrix product whether it can extract a
+        minus sign, which builds −M and calls `doit` on the whole tree below
+        it; through the bodies of a deep network's adjoints that made printing
+        quadratic (JSON of a 32-layer network took 8× its derivation).
+        """
+        return self
+
     @property
     def body(self):
         return self.args[0]
@@ -282,9 +292,9 @@ class Elementwise(MatrixExpr):
     @property
     def precedence(self) -> int:
         """The precedence of the body as it prints: a mask 𝟙[c] ⊙ g is a product, so (𝟙[c] ⊙ g)·xᵀ."""
-        from sympy.printing.precedence import precedence
+        from .render.printable import fast_precedence
 
-        return precedence(_indicators(self.body) if is_element_case_split(self.body) else self.body)
+        return fast_precedence(_indicators(self.body) if is_element_case_split(self.body) else self.body)
 
     def _entry(self, i, j, **kwargs):
         return self.body.replace(lambda e: isinstance(e, Elem), lambda e: e.array[i, j])

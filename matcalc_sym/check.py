@@ -104,8 +104,9 @@ class _ResultCheck:
         self.rng = rng
         self.reference = reference_of(derivation)
         self.inputs = self.reference.variables()
-        self.upstream = next((n for n, s in derivation.symbols.items()
-                              if isinstance(s, (AdjointMatrix, AdjointScalar))), None)
+        self.upstream = next((n for n, s in derivation.symbols.items()  # a named adjoint is defined, not given
+                              if isinstance(s, (AdjointMatrix, AdjointScalar)) and n not in derivation.definitions),
+                             None)
         self.wrt_shapes = {n: self.inputs.get(n, tuple(derivation.declared_shapes.get(n, ())))
                            for n in derivation.wrt}
         self.dims = self._sizes()

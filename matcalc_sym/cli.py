@@ -382,6 +382,32 @@ def _serve(args: list[str]) -> int:
     return 0
 
 
+def script() -> None:
+    """The installed `derive` command (and `python -m matcalc_sym`): `main`, then a fast exit.
+
+    A process holding SymPy spends about a tenth of a second tearing its
+    modules down at exit, a quarter of a short run. Everything this process
+    writes goes through sys.stdout/sys.stderr (flushed here) or
+    `write_atomically` (closed and renamed before it returns), the worker is
+    reaped by `run_limited`, and no atexit handler is ours, so ending with
+    `os._exit` loses nothing. Only the command does this: `main` and the
+    library return normally, and tests (CliRunner, `main([...])`) never reach it.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            sys.stderr.write(f"{exc.code}\n")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or vanished reader: nothing more can be said
+            code = code or 1
+    os._exit(code)
+
+
 def _run(args: list[str]) -> int:
     try:
         returned = app(args=args, standalone_mode=False)

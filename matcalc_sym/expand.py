@@ -188,7 +188,8 @@ def _is_array_variable(derivation, name: str) -> bool:
 
 def _upstream_symbol(derivation):
     """The upstream gradient ∂J/∂y of a non-scalar output in backprop, or None."""
-    return next((s for s in derivation.symbols.values() if isinstance(s, (AdjointMatrix, AdjointScalar))), None)
+    return next((s for n, s in derivation.symbols.items()  # a named adjoint (deep backprop) is defined, not given
+                 if isinstance(s, (AdjointMatrix, AdjointScalar)) and n not in derivation.definitions), None)
 
 
 def _joined(blocks: list[ExpansionBlock]):

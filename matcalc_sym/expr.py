@@ -52,13 +52,17 @@ class Node:
         return f"Node({self.op}, {len(self.args)} args)"
 
 
-def nesting_depth(op: str, args: tuple[Node, ...]) -> int:
-    """Depth that counts a chain of + or × as one level, as SymPy flattens it."""
+def nesting_depth(op: str, args: tuple[Node, ...], depth_of=None) -> int:
+    """Depth that counts a chain of + or × as one level, as SymPy flattens it.
+
+    `depth_of(arg)` replaces `arg.depth` (the parser counts a named result as
+    a leaf: its nesting limit applies to each statement on its own).
+    """
     family = _CHAIN_FAMILY.get(op)
     depth = 0
     for arg in args:
         same = family is not None and _CHAIN_FAMILY.get(arg.op) == family
-        depth = max(depth, arg.depth + (0 if same else 1))
+        depth = max(depth, (arg.depth if depth_of is None else depth_of(arg)) + (0 if same else 1))
     return depth
 
 

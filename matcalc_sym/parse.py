@@ -28,7 +28,7 @@ import sympy
 
 from . import limits, shapes
 from .errors import ParseError, ShapeError
-from .expr import GraphBuilder, Node
+from .expr import GraphBuilder, Node, nesting_depth
 from .operations import einsum, indexing
 from .ruletable import SLOTS, RuleTable, default_table
 from .shapes import SCALAR, Shape
@@ -232,6 +232,9 @@ class _Translator:
         self.bound: dict[str, Node] = {}
         self.variables: dict[str, Node] = {}
         self.names: dict[Node, str] = {}
+        #: nesting within one statement, a named result counting as a leaf (the limit is per statement:
+        #: counted after inlining, a 49-layer network of shallow statements was refused as too deep)
+        self._statement_depth: dict[Node, int] = {}
         self._sympy: dict[Node, sympy.Expr] = {}
         self.notes: list[str] = []
         #: estimated decimal digits of the numbers each node's expression may hold (see `_number_digits`)
@@ -611,7 +614,9 @@ class _Translator:
         self._digits[node] = digits
         if len(self.builder) > limits.MAX_NODES:
             raise ParseError(f"the expression has more than {limits.MAX_NODES} operations", column, self.text)
-        if node.depth > limits.MAX_DEPTH:
+        depth = self._statement_depth.setdefault(node, nesting_depth(
+            op, tuple(args), lambda a: 0 if a in self.names else self._statement_depth.get(a, a.depth)))
+        if depth > limits.MAX_DEPTH:
             raise ParseError(f"the expression is nested more than {limits.MAX_DEPTH} levels deep", column, self.text)
         if node.height > limits.MAX_DERIVATIVE_HEIGHT:
             raise ParseError(f"the derivative would nest more than {limits.MAX_DERIVATIVE_HEIGHT} levels deep "

@@ -6,6 +6,15 @@ vector-Jacobian product (the `differentiate` steps); an operand used in
 several places sums its contributions (the `combine` steps: the
 total-derivative rule seen backwards). No Jacobian of a matrix by a matrix is
 ever formed: each local rule maps an adjoint to an adjoint directly.
+
+Written out, the gradient of every weight of an L-layer network repeats the
+whole chain of adjoints after it, so the answers grow as L² (and every stage
+after them, simplify above all: backprop grew 4.5× per doubling of layers).
+An adjoint that flows into several terms (of several gradients, or of one
+gradient, as a weight shared by every layer) and whose written-out form is
+long is therefore kept as its name ∂J/∂u in them, with its definition in
+terms of the adjoints after it, as backprop computes it
+(`ReverseDerivation.adjoints`; `Derivation.expanded()` writes them out).
 """
 
 from __future__ import annotations
@@ -20,9 +29,13 @@ from .expr import Node
 from .graph import IntermediateGraph, differentiable_depends, make_symbol
 from .operations import operation
 from .reverse_rules import Contribution, contributions
+from .simplify import tree_size
 from .steps import Partial, Step
 
 FLOAT32_BYTES = 4
+#: tree nodes above which a shared adjoint, written out, is kept as its name (see the module docstring);
+#: a two-layer network's adjoints stay below it, so its answers read as before
+NAMED_ADJOINT_SIZE = 60
 
 
 @dataclass
@@ -31,6 +44,8 @@ class ReverseDerivation:
     gradients: dict[str, sympy.Basic] = field(default_factory=dict)
     loss: str = "J"
     upstream: sympy.Basic | None = None
+    #: named adjoints kept in the gradients: symbol → its definition (in terms of earlier ones), in order
+    adjoints: dict[sympy.Basic, sympy.Basic] = field(default_factory=dict)
 
 
 class Reverse:
@@ -58,6 +73,8 @@ class Reverse:
             out.upstream = adjoint_symbol[output]
         incoming: dict[Node, list[Contribution]] = {}
         value: dict[Node, sympy.Basic] = {output: adjoint_symbol[output]}
+        written_out: dict[Node, sympy.Basic] = {output: adjoint_symbol[output]}  # no names kept: to measure
+        shared = self._shared(sources, depends)
         differentiate: list[Step] = []
         combine: list[Step] = []
         if not scalar_output:
@@ -70,6 +87,10 @@ class Reverse:
                     continue
                 combine.append(self._combine(node, incoming[node], out.loss, adjoint_symbol))
                 value[node] = self._value(incoming[node], value, adjoint_symbol)
+                written_out[node] = self._value(incoming[node], written_out, adjoint_symbol)
+                if node in shared and tree_size(written_out[node], NAMED_ADJOINT_SIZE) > NAMED_ADJOINT_SIZE:
+                    out.adjoints[adjoint_symbol[node]] = value[node]
+                    value[node] = adjoint_symbol[node]
             for contribution in contributions(node, adjoint_symbol[node], depends, self.symbol_of, graph.table):
                 incoming.setdefault(contribution.operand, []).append(contribution)
                 differentiate.append(self._differentiate(contribution, out.loss))
@@ -84,7 +105,12 @@ class Reverse:
             combine.append(self._combine(source, incoming[source], out.loss, adjoint_symbol))
             value[source] = self._value(incoming[source], value, adjoint_symbol)
             out.gradients[name] = self._readable_names(value[source])
+        out.adjoints = {symbol: self._readable_names(definition) for symbol, definition in out.adjoints.items()}
         out.steps = differentiate + combine
+        for symbol, definition in out.adjoints.items():
+            out.steps.append(Step("substitute", Partial(out.loss, symbol.name.partition("/d")[2], True), definition,
+                                  "substitute", "an adjoint several gradients share, kept as its name in them: "
+                                  "each written out would repeat the chain after it"))
         for name in names:
             out.steps.append(Step("substitute", Partial(out.loss, name, True), out.gradients[name], "substitute",
                                   "put in each adjoint, and each unnamed intermediate variable's definition",
@@ -92,6 +118,20 @@ class Reverse:
         return out
 
     # -- pieces ---------------------------------------------------------------
+
+    def _shared(self, sources: dict, depends: set[Node]) -> set[Node]:
+        """Forks on the way back: nodes with two or more operands that lead to requested variables.
+
+        Their adjoint flows into several terms, of one gradient (a weight used by every layer) or of
+        several; a node with one such operand only passes the chain on (h in u = W·h), so naming it too
+        would add a name and save nothing."""
+        reach: dict[Node, frozenset] = {}
+        for node in self.graph.order:
+            if node not in depends:
+                continue
+            own = frozenset((node.value,)) if node.op == "var" and node.value in sources else frozenset()
+            reach[node] = own.union(*(reach.get(a, frozenset()) for a in node.args))
+        return {node for node, names in reach.items() if sum(1 for a in node.args if a in reach) > 1}
 
     def _depends(self, sources: set[Node]) -> set[Node]:
         return differentiable_depends(self.graph.order, sources)
@@ -137,19 +177,27 @@ class Reverse:
 
     def _readable_names(self, expr: sympy.Basic) -> sympy.Basic:
         """Write f(u) as the named result it is (1 − tanh(Zo)² → 1 − Ao²), then expand unnamed u's."""
-        graph = self.graph
-        folds = {}
-        for item in graph.intermediates:
-            if item.user_named and item.node.op not in ("vector",):
-                pattern = element_of(item.definition) if is_array(item.definition) else item.definition
-                folds[pattern] = element_of(item.symbol) if is_array(item.symbol) else item.symbol
+        folds, anonymous = self._name_maps()
         expr = flatten_elements(expr)
-        expr = expr.xreplace({k: v for k, v in folds.items() if not isinstance(k, sympy.Symbol)})
-        anonymous = {}
-        for item in graph.intermediates:
-            if not item.user_named:
-                anonymous[item.symbol] = item.definition.xreplace(anonymous)
+        expr = expr.xreplace(folds)
         return flatten_elements(expr.xreplace(anonymous))
+
+    def _name_maps(self) -> tuple[dict, dict]:
+        """The folds to named results and the definitions of unnamed intermediates, made once per
+        derivation: every gradient and named adjoint is read through them (made per call, they were
+        quadratic in a network's depth)."""
+        if getattr(self, "_maps", None) is None:
+            folds = {}
+            for item in self.graph.intermediates:
+                if item.user_named and item.node.op not in ("vector",):
+                    pattern = element_of(item.definition) if is_array(item.definition) else item.definition
+                    folds[pattern] = element_of(item.symbol) if is_array(item.symbol) else item.symbol
+            anonymous = {}
+            for item in self.graph.intermediates:
+                if not item.user_named:
+                    anonymous[item.symbol] = item.definition.xreplace(anonymous)
+            self._maps = ({k: v for k, v in folds.items() if not isinstance(k, sympy.Symbol)}, anonymous)
+        return self._maps
 
     def _generalized_jacobian_steps(self, output: Node, sources: dict, names: list[str]) -> list[Step]:
         steps = []

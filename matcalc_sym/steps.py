@@ -184,6 +184,19 @@ class Derivation:
 
         return rendered(self, lambda: to_numpy(self))
 
+    def expanded(self) -> dict[str, sympy.Basic]:
+        """The gradients with every named adjoint ∂J/∂u written out (backprop of a deep network keeps them
+        as names, defined in `definitions`: written out, an L-layer network's answers grow as L²)."""
+        from .adjoint import AdjointMatrix, AdjointScalar
+
+        written: dict = {}
+        for name, definition in self.definitions.items():  # in order: each refers only to earlier ones
+            symbol = self.symbols.get(name)
+            if isinstance(symbol, (AdjointMatrix, AdjointScalar)):
+                written[symbol] = definition.xreplace(written)
+        gradients = self.gradients or {self.wrt[0]: self.result}
+        return {name: gradient.xreplace(written) for name, gradient in gradients.items()}
+
     def to_text(self, width: int = 100) -> str:
         """The derivation as plain text (what the CLI prints when piped)."""
         from .render.deep import rendered

@@ -147,9 +147,15 @@ def assert_gradient_matches(derivation, values, name, got=None, tolerance=1e-5):
     assert np.allclose(got, expected, rtol=tolerance, atol=tolerance), (name, got, expected)
 
 
+def upstream_names(derivation) -> list[str]:
+    """The upstream-gradient inputs (dJ/dy of an array output): a named adjoint of backprop (dJ/du1 kept as
+    a name where the chain forks) also starts with dJ/d, but it is defined, not given."""
+    return [name for name in derivation.symbols if name.startswith("dJ/d") and name not in derivation.definitions]
+
+
 def with_upstream(derivation, values, seed=5):
     """The inputs plus a random upstream gradient ∂J/∂y when the output is not a scalar (reverse mode's VJP)."""
-    upstream = [name for name in derivation.symbols if name.startswith("dJ/d")]
+    upstream = upstream_names(derivation)
     if not upstream:
         return dict(values)
     shape = np.shape(reference_output(derivation, values))

@@ -12,7 +12,13 @@ import pytest
 
 from matcalc_sym import ParseError, ShapeError, derive
 from matcalc_sym.numeric import evaluate_expression
-from tests.helpers import assert_gradient_matches, assert_jacobian_matches, load_exported, reference_output
+from tests.helpers import (
+    assert_gradient_matches,
+    assert_jacobian_matches,
+    load_exported,
+    reference_output,
+    upstream_names,
+)
 
 #: (title, expression, wrt, shapes): the gallery's worked examples
 WORKED_EXAMPLES = [
@@ -45,7 +51,7 @@ def values_for(shapes: dict, upstream_of=None) -> dict:
         dims = tuple(SIZES.get(d, int(d) if d.isdigit() else 3) for d in spec.split(","))
         values[name] = RNG.normal(size=dims) + (2 * np.eye(dims[0]) if len(dims) == 2 and dims[0] == dims[1] else 0)
     if upstream_of is not None:
-        upstream = [k for k in upstream_of.symbols if k.startswith("dJ/d")]
+        upstream = upstream_names(upstream_of)
         if upstream:
             values[upstream[0]] = RNG.normal(size=np.shape(reference_output(upstream_of, values)))
     return values

@@ -17,6 +17,7 @@ from matcalc_sym.reference import Reference
 from tests.helpers import (
     assert_matches_numpy,
     reference_output,
+    upstream_names,
 )
 from tests.latex_engine import compile_latex, needs_engine
 
@@ -107,7 +108,7 @@ def test_batch_norm_by_x_is_the_classic_backward_pass():
     sigma = np.sqrt(X.var(axis=0) + 1e-5)
     xhat = (X - X.mean(axis=0)) / sigma
     classic = (G - G.mean(axis=0) - xhat * (G * xhat).mean(axis=0)) / sigma
-    (upstream,) = [name for name in d.symbols if name.startswith("dJ/d")]
+    (upstream,) = upstream_names(d)
     np.testing.assert_allclose(d.evaluate({"X": X, upstream: G}), classic, rtol=1e-9)  # shaped like X
 
 

@@ -20,7 +20,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .printable import PrintsEachOnce, is_large, misread, negated, negative
+from .printable import PrintsEachOnce, is_large, latex_matmul, misread, negated, negative
 from .terminal import COMPACT_STEPS, TITLES, groups
 
 #: a document that compiles with Debian's texlive-latex-base alone
@@ -53,6 +53,9 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
         self._large = False
+
+    def _print_MatMul(self, expr):
+        return latex_matmul(self, expr)
 
     def _print_MatAdd(self, expr):
         """I − \\frac{1}{n} 𝟙𝟙ᵀ: positive terms first, then each negative one after a binary minus."""

@@ -45,6 +45,69 @@ def is_large(expr) -> bool:
     return isinstance(expr, sympy.Basic) and tree_size(expr, LARGE) > LARGE
 
 
+def matmul_precedence(item) -> int | None:
+    """A matrix product's precedence as SymPy's printers compute it, without building −M; None for the rest.
+
+    SymPy decides whether a product prints with a leading minus by comparing
+    M with −M, and −M is `MatMul(−1, M).doit()`, which canonicalizes the
+    whole product again, at every parenthesization: most of the time of
+    printing a deep network (its JSON took 8× the derivation). A product
+    starts with a minus exactly when its leading factor is a negative number.
+    """
+    from sympy.printing.precedence import PRECEDENCE
+
+    if not isinstance(item, sympy.MatMul):
+        return None
+    if any(hasattr(a, "precedence") and isinstance(a, sympy.Function) and a.precedence < PRECEDENCE["Mul"]
+           for a in item.args):
+        return PRECEDENCE["Mul"]
+    first = item.args[0]
+    return PRECEDENCE["Add"] if first.is_Number and first.is_extended_negative else PRECEDENCE["Mul"]
+
+
+def fast_precedence(item) -> int:
+    """SymPy's `precedence`, with matrix products read off their leading factor (`matmul_precedence`)."""
+    from sympy.printing.precedence import precedence
+
+    own = matmul_precedence(item)
+    return precedence(item) if own is None else own
+
+
+def matmul_minus(expr) -> bool:
+    """Whether a matrix product prints with a leading minus (SymPy's test, without building −M)."""
+    first = expr.args[0]
+    return bool(first.is_Number and first.is_extended_negative)
+
+
+def latex_matmul(printer, expr) -> str:
+    """SymPy's LaTeX of a matrix product, its sign and precedence read off the leading factor."""
+    def parens(x):
+        if isinstance(x, sympy.Mul) and not isinstance(x, sympy.MatMul):
+            return printer._print(x)
+        return printer.parenthesize(x, fast_precedence(expr), False)
+
+    args = list(expr.args)
+    if matmul_minus(expr):
+        args = args[1:] if args[0] == -1 else [-args[0], *args[1:]]
+        return "- " + " ".join(map(parens, args))
+    return " ".join(map(parens, args))
+
+
+def str_matmul(printer, expr) -> str:
+    """SymPy's one-line matrix product (`sstr`), its precedence read off the leading factor."""
+    from sympy.core.mul import _keep_coeff
+
+    c, m = expr.as_coeff_mmul()
+    sign = ""
+    if c.is_number:
+        re, im = c.as_real_imag()
+        if (im.is_zero and re.is_negative) or (re.is_zero and im.is_negative):
+            expr = _keep_coeff(-c, m)
+            sign = "-"
+    level = fast_precedence(expr)
+    return sign + "*".join([printer.parenthesize(arg, level) for arg in expr.args])
+
+
 class PrintsEachOnce:
     """Printer mixin: each distinct subexpression printed once per printer.
 
@@ -62,6 +125,25 @@ class PrintsEachOnce:
 
     def _memo_key(self, expr):
         return expr
+
+    def parenthesize(self, item, level, *args, **kwargs):
+        """SymPy's rule, with a matrix product's precedence read cheaply (`matmul_precedence`)."""
+        from sympy.printing.latex import LatexPrinter
+
+        own = matmul_precedence(item)
+        if own is None:
+            return super().parenthesize(item, level, *args, **kwargs)
+        latex = isinstance(self, LatexPrinter)
+        if latex:
+            is_neg = kwargs.get("is_neg", args[0] if args else False)
+            strict = kwargs.get("strict", args[1] if len(args) > 1 else False)
+            if is_neg and strict:
+                return self._add_parens(self._print(item))
+        else:
+            strict = kwargs.get("strict", args[0] if args else False)
+        if own < level or (not strict and own <= level):
+            return self._add_parens(self._print(item)) if latex else f"({self._print(item)})"
+        return self._print(item)
 
     def _print(self, expr, **kwargs):
         if kwargs or not isinstance(expr, sympy.Basic):

@@ -2,13 +2,15 @@
 
 Equations are SymPy's Unicode pretty-printing (fractions stacked, u₁ with
 subscripts), composed side by side so `lhs = chain rule = value` shares one
-baseline. Rich does the blocks, colour (only on a terminal; NO_COLOR is
-honoured by rich itself) and width.
+baseline. The blocks are described once (`blocks`); rich draws them on a
+terminal (colour only there; NO_COLOR is honoured by rich itself), and
+render/plain.py lays them out as the same characters for plain text, without
+importing rich.
 """
 
 from __future__ import annotations
 
-import io
+import copy
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -18,7 +20,8 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from .printable import PrintsEachOnce, is_large, misread, negated, negative
+from .plain import Box, Laid, Para, cell_len, render_plain
+from .printable import PrintsEachOnce, fast_precedence, is_large, misread, negated, negative
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -31,7 +34,27 @@ TITLES = {
 
 
 class _Printer(PrettyPrinter):
-    """SymPy's pretty printer with the paper's lower-case max and min."""
+    """SymPy's pretty printer with the paper's lower-case max and min.
+
+    One printer serves a whole derivation (`blocks`), and remembers each
+    distinct subexpression's form: the steps repeat their terms (a combine
+    step's terms are the differentiate steps' results), and laying each out
+    again was most of the time of printing a small derivation. A form is
+    handed out as a shallow copy, since SymPy's layout code sets `baseline`
+    and `binding` on the forms it gets.
+    """
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self._forms: dict = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sympy.Basic):
+            return super()._print(expr, **kwargs)
+        form = self._forms.get(expr)
+        if form is None:
+            form = self._forms[expr] = super()._print(expr)
+        return copy.copy(form) if isinstance(form, stringPict) else form
 
     def _print_Symbol(self, e, bold_name=False):
         if misread(e.name):  # x__2 is not x², xdot not ẋ: the name as written
@@ -157,7 +180,7 @@ class _LinearPrinter(PrintsEachOnce, StrPrinter):
             sign, args[0] = "-", -args[0]
             if args[0] == 1:
                 args.pop(0)
-        level = precedence(expr)
+        level = fast_precedence(expr)
         text = self.parenthesize(args[0], level)
         for before, arg in zip(args, args[1:]):
             joiner = " @ " if before.is_Matrix and arg.is_Matrix else "*"
@@ -190,13 +213,14 @@ def _printer(width: int) -> PrettyPrinter:
     return _Printer({"use_unicode": True, "order": "none", "num_columns": width, "wrap_line": True})
 
 
-def equation(step, width: int = 100, lhs_width: int = 0) -> str:
+def equation(step, width: int = 100, lhs_width: int = 0, printer: _Printer | None = None) -> str:
     """`lhs = formula = rhs` pretty-printed on a shared baseline.
 
     `lhs_width` pads the left side so the equations of one block line up at
-    their `=`; lines wider than `width` wrap at `width` columns.
+    their `=`; lines wider than `width` wrap at `width` columns. `printer`
+    shares the forms already laid out for the same derivation.
     """
-    printer = _printer(width)
+    printer = printer or _printer(width)
     parts = [step.lhs] + ([step.formula] if step.formula is not None else []) + [step.rhs]
     if any(is_large(part) for part in parts[1:]):
         return linear_equation(parts, width)
@@ -215,9 +239,9 @@ def linear_equation(parts: list, width: int, printer: _LinearPrinter | None = No
     return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
 
 
-def lhs_width(step, width: int = 100) -> int:
+def lhs_width(step, width: int = 100, printer: _Printer | None = None) -> int:
     """How wide the left side of a step prints (to align a block at its `=`)."""
-    return _printer(width)._print(step.lhs).width()
+    return (printer or _printer(width))._print(step.lhs).width()
 
 
 def pretty(expr: sympy.Basic, width: int = 100, linear_printer: _LinearPrinter | None = None) -> str:
@@ -259,41 +283,67 @@ def title(derivation) -> str:
 
 def renderables(derivation, width: int = 100):
     """What `rich` prints for a derivation: header, one panel per block, the result."""
+    for block in blocks(derivation, width):
+        yield to_rich(block)
+
+
+def to_rich(item):
+    """A block (render/plain.py) as the rich object that draws it."""
     from rich import box
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
-    yield Text(title(derivation), style="bold")
-    yield Text(f"chain rule: {derivation.rule}   layout: {derivation.layout}", style="dim")
+    if isinstance(item, Para):
+        if item.wrap:
+            return Text(item.plain, style=item.style or "")
+        text = Text(no_wrap=True, overflow="crop", style=item.style or "")
+        for number, runs in enumerate(item.lines):
+            if number:
+                text.append("\n")
+            for piece, style in runs:
+                text.append(piece, style=style)
+        return text
+    if isinstance(item, Laid):
+        return LaidOutLines(item.lines)
+    options = {"border_style": item.border_style} if item.border_style else {}
+    return Panel(Group(*[to_rich(i) for i in item.items]), title=item.title, title_align="left",
+                 box=box.DOUBLE if item.double else box.ROUNDED, style=item.style or "none", **options)
+
+
+def blocks(derivation, width: int = 100) -> Iterator:
+    """The derivation as layout blocks: header lines, one box per run of steps, the result box."""
+    yield Para.of(title(derivation), "bold")
+    yield Para.of(f"chain rule: {derivation.rule}   layout: {derivation.layout}", "dim")
     for note in derivation.notes:
-        yield Text(f"note: {note}", style="yellow")
+        yield Para.of(f"note: {note}", "yellow")
     compact = len(derivation.steps) > COMPACT_STEPS
     linear_printer = _LinearPrinter()  # one for all blocks and the result: each subexpression printed once
+    printer = _printer(width)  # the same for 2-D forms (their layout does not depend on the width)
     if compact:
-        yield Text(f"{len(derivation.steps)} steps: one line each (2-D layout up to {COMPACT_STEPS} steps)",
-                   style="dim")
+        yield Para.of(f"{len(derivation.steps)} steps: one line each (2-D layout up to {COMPACT_STEPS} steps)",
+                      "dim")
     for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
         if compact:
             items = [_compact_block(steps, kind, width, linear_printer)]
         else:
             items = []
-            align = max(lhs_width(step, width) for step in steps)
+            align = max(lhs_width(step, width, printer) for step in steps)
             for step in steps:
                 rule, room = _rule_and_room(step, width - 4)
-                items.append(_step_text(equation(step, room, align), rule, width - 4))
+                items.append(_step_text(equation(step, room, align, printer), rule, width - 4))
                 if _explained(step, kind):
-                    items.append(Text("  " + step.explanation, style="italic dim"))
+                    items.append(Para.of("  " + step.explanation, "italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
-        yield Panel(Group(*items), title=heading, title_align="left", box=box.ROUNDED, border_style="cyan")
+        yield Box(heading, tuple(items), border_style="cyan")
     if derivation.expansion is not None:
         yield _expansion_panel(derivation, width)
-    yield Panel(Group(*_result_lines(derivation, width, linear_printer)), title="Result", title_align="left",
-                box=box.DOUBLE, style="bold", border_style="green")
+    yield Box("Result", tuple(_result_lines(derivation, width, linear_printer)), double=True, style="bold",
+              border_style="green")
     if derivation.check is not None:
-        yield Text(derivation.check.line(), style="green" if derivation.check.passed else "bold red")
+        yield Para.of(derivation.check.line(), "green" if derivation.check.passed else "bold red")
     if derivation.answer is not None:
-        yield Text(derivation.answer.line(), style="green" if derivation.answer.correct else "bold red")
+        yield Para.of(derivation.answer.line(), "green" if derivation.answer.correct else "bold red")
 
 
 def _rule_and_room(step, inner: int) -> tuple[str, int]:
@@ -304,8 +354,6 @@ def _rule_and_room(step, inner: int) -> tuple[str, int]:
 
 def _up_to_rule(line: str, rule: str, inner: int) -> str:
     """`line` padded so that `rule` after it ends at the right edge."""
-    from rich.cells import cell_len
-
     return line + " " * max(2, inner - len(rule) - cell_len(line))
 
 
@@ -339,7 +387,7 @@ class LaidOutLines:
             yield Segment.line()
 
 
-def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) -> LaidOutLines:
+def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) -> Laid:
     """A block of a long derivation, a line per step in the input language.
 
     Thousands of 2-D equations take seconds to lay out and scroll past
@@ -364,64 +412,51 @@ def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) 
         if _explained(step, kind):
             lines.extend([("  " + wrapped, "italic dim")]
                          for wrapped in textwrap.wrap(step.explanation, inner - 2, break_on_hyphens=False))
-    return LaidOutLines(lines)
+    return Laid(lines)
 
 
-def _step_text(equation_text: str, rule: str, inner: int):
+def _step_text(equation_text: str, rule: str, inner: int) -> Para:
     """One step: its equation, the rule at the right edge of the first line.
 
-    Composed as one Text rather than a two-column table per step: rich lays a
-    table out cell by cell, which was half the time of printing a derivation
-    with thousands of steps.
+    Composed as one unwrapped paragraph rather than a two-column table per
+    step: rich lays a table out cell by cell, which was half the time of
+    printing a derivation with thousands of steps.
     """
-    from rich.text import Text
-
-    text = Text(no_wrap=True, overflow="crop")
+    lines = []
     for number, line in enumerate(equation_text.split("\n")):
-        if number:
-            text.append("\n")
         if number == 0 and rule:
-            text.append(_up_to_rule(line, rule, inner))
-            text.append(rule, style="dim")
+            lines.append(((_up_to_rule(line, rule, inner), None), (rule, "dim")))
         else:
-            text.append(line)
-    return text
+            lines.append(((line, None),))
+    return Para(tuple(lines), wrap=False)
 
 
-def _result_lines(derivation, width: int, linear_printer: _LinearPrinter | None = None):
-    from rich.text import Text
-
+def _result_lines(derivation, width: int, linear_printer: _LinearPrinter | None = None) -> list[Para]:
     from ..steps import Partial
 
+    # already folded to the width (2-D by SymPy, one-line forms by us): nothing wraps it again
     if len(derivation.gradients) > 1:
-        return [Text(pretty(sympy.Eq(Partial(derivation.output, name, True), gradient, evaluate=False), width - 6,
-                            linear_printer), no_wrap=True, overflow="fold")
+        return [Para.of(pretty(sympy.Eq(Partial(derivation.output, name, True), gradient, evaluate=False), width - 6,
+                               linear_printer), wrap=False)
                 for name, gradient in derivation.gradients.items()]
-    # already folded to the width (2-D by SymPy, one-line forms by us): rich need not wrap it again
-    return [Text(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6,
-                        linear_printer), no_wrap=True, overflow="fold")]
+    return [Para.of(pretty(sympy.Eq(_result_lhs(derivation), derivation.result, evaluate=False), width - 6,
+                           linear_printer), wrap=False)]
 
 
-def _expansion_panel(derivation, width: int):
+def _expansion_panel(derivation, width: int) -> Box:
     """The element-wise check: component functions, then per variable what sympy.diff gives and the result."""
-    from rich import box
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.text import Text
-
     e = derivation.expansion
-    items = [Text("component functions:"), Text(pretty(e.components, width - 6))]
+    items = [Para.of("component functions:"), Para.of(pretty(e.components, width - 6))]
     if e.upstream is not None:
-        items.append(Text(f"the upstream gradient {e.upstream} is written out as one symbol per component", style="dim"))
+        items.append(Para.of(f"the upstream gradient {e.upstream} is written out as one symbol per component", "dim"))
     for block in e.blocks:
         items += [
-            Text(f"by {block.wrt}: {block.compared}, from sympy.diff:"), Text(pretty(block.jacobian, width - 6)),
-            Text("the result written out:"), Text(pretty(block.vector_result, width - 6)),
-            Text("equal" if block.equal else "NOT EQUAL", style="green" if block.equal else "bold red"),
+            Para.of(f"by {block.wrt}: {block.compared}, from sympy.diff:"), Para.of(pretty(block.jacobian, width - 6)),
+            Para.of("the result written out:"), Para.of(pretty(block.vector_result, width - 6)),
+            Para.of("equal" if block.equal else "NOT EQUAL", "green" if block.equal else "bold red"),
         ]
-    items.append(Text(expansion_verdict(derivation), style="bold green" if e.equal else "bold red"))
-    return Panel(Group(*items), title=f"Element-wise check (every dimension = {e.size})",
-                 title_align="left", box=box.ROUNDED)
+    items.append(Para.of(expansion_verdict(derivation), "bold green" if e.equal else "bold red"))
+    return Box(f"Element-wise check (every dimension = {e.size})", tuple(items))
 
 
 def expansion_verdict(derivation) -> str:
@@ -444,12 +479,5 @@ def _result_lhs(derivation):
 
 
 def render_text(derivation, width: int = 100) -> str:
-    """Plain text: the pretty layout with no colour codes."""
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
-                      legacy_windows=False, highlight=False)
-    for item in renderables(derivation, width):
-        console.print(item)
-    return buffer.getvalue()
+    """Plain text: the terminal layout with no colour, laid out without rich (render/plain.py)."""
+    return render_plain(blocks(derivation, width), width)
