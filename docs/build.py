@@ -224,12 +224,13 @@ WEB_GALLERY = "../matcalc_sym/web/gallery.json"
 
 
 def web_gallery() -> str:
-    """Every entry the page can derive (those needing a rules file or a second derivative are left out:
-    the server takes no rules files and derives first derivatives)."""
+    """Every entry the page can derive, with its answer to check (those needing a rules file or a second
+    derivative are left out: the server takes no rules files and derives first derivatives)."""
     import json
 
-    entries = [{"page": page.title, "sentence": e.sentence, "text": e.text, "wrt": e.wrt, "shapes": dict(e.shapes)}
-               for page in PAGES for e in page.entries if not e.rules and not e.second and e.answer is None]
+    entries = [{"page": page.title, "sentence": e.sentence, "text": e.text, "wrt": e.wrt, "shapes": dict(e.shapes),
+                "answer": e.answer}
+               for page in PAGES for e in page.entries if not e.rules and not e.second]
     return json.dumps(entries, ensure_ascii=False, indent=1) + "\n"
 
 

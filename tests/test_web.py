@@ -279,9 +279,10 @@ def test_gallery_examples_are_the_gallery_pages_entries(client):
     build = importlib.util.module_from_spec(spec)
     sys.modules["docs_build"] = build
     spec.loader.exec_module(build)
-    expected = [(p.title, e.sentence, e.text, e.wrt, dict(e.shapes)) for p in build.PAGES for e in p.entries
-                if not e.rules and not e.second and e.answer is None]
-    served = [(e["page"], e["sentence"], e["text"], e["wrt"], e["shapes"]) for e in client.get("/api/examples").json()]
+    expected = [(p.title, e.sentence, e.text, e.wrt, dict(e.shapes), e.answer) for p in build.PAGES
+                for e in p.entries if not e.rules and not e.second]
+    served = [(e["page"], e["sentence"], e["text"], e["wrt"], e["shapes"], e["answer"])
+              for e in client.get("/api/examples").json()]
     assert served == expected
 
 
@@ -289,10 +290,15 @@ def test_every_gallery_example_derives_over_http(client):
     from matcalc_sym.web.examples import GALLERY
 
     for example in GALLERY:
-        response = post(client, text=example.text, wrt=example.wrt, shapes=example.shapes)
+        extra = {"answer": example.answer} if example.answer is not None else {}
+        response = post(client, text=example.text, wrt=example.wrt, shapes=example.shapes, **extra)
         assert response.status_code == 200, (example.text, response.text[:300])
         page = response.json()["page"]
         assert page["blocks"] and page["result_latex"].startswith(r"\boxed{")
+        if example.answer is not None:  # the gallery's "check my answer" examples come with their report
+            (report,) = [r for r in page["reports"] if r["kind"] == "answer"]
+            assert report["line"].startswith("answer NOT correct" if "accepted" not in example.sentence
+                                             else "answer correct")
 
 
 def test_the_dag_svg_escapes_names_and_marks_paths():

@@ -20,6 +20,8 @@ class Example:
     text: str
     wrt: str | None = None
     shapes: dict = field(default_factory=dict)
+    #: a wrong (or right) answer the example checks with "check my answer"
+    answer: str | None = None
 
 
 def _load_gallery() -> tuple[Example, ...]:

@@ -151,7 +151,7 @@
         button.title = example.sentence;
         button.addEventListener("click", function () {
           var shapes = Object.keys(example.shapes).map(function (k) { return k + "=" + example.shapes[k]; });
-          fill({text: example.text, wrt: example.wrt || "", shapes: shapes.join("; ")});
+          fill({text: example.text, wrt: example.wrt || "", shapes: shapes.join("; "), answer: example.answer || ""});
           derive();
           window.scrollTo(0, 0);
         });
