@@ -257,3 +257,14 @@ def test_a_long_sum_is_checked_without_recursing_through_sympy_diff():
         deep = sympy.Add(sympy.sin(i * x), deep, evaluate=False) if i % 2 else sympy.sin(deep)
     assert not _shallow(deep, SYMBOLIC_DEPTH, 10**6)
     assert _shallow(sympy.sin(x) * x, SYMBOLIC_DEPTH, 10**6)
+
+
+def test_the_check_draws_other_sizes_when_the_text_is_undefined_at_the_first():
+    """log det(XXᵀ) has no value when X is taller than wide (XXᵀ is singular): with symbolic sizes the check
+    tries other sizes instead of reporting that no point exists; with declared tall sizes it still says so."""
+    from matcalc_sym import derive
+
+    d = derive("log(det(X@X.T))", "X", shapes={"X": "n,m"}, check=True)
+    assert d.check.passed and d.check.points > 0, d.check.failure
+    tall = derive("log(det(X@X.T))", "X", shapes={"X": "5,3"}, check=True)
+    assert not tall.check.passed and "no point found" in tall.check.failure
