@@ -312,7 +312,20 @@ def numeric_content_out(expr: sympy.Basic) -> sympy.Basic:
 def textbook_form(expr: sympy.Basic) -> sympy.Basic:
     """Numbers out of element-wise sums, like terms collected, shared factors factored out, and
     products flat (2(Ax − b)ᵀA, not 2((Ax − b)ᵀA))."""
-    return symmetric_sums(flat_products(factor_common(collect_like_terms(numeric_content_out(expr)))))
+    return symmetric_sums(flat_products(factor_common(collect_like_terms(_no_zero_terms(numeric_content_out(expr))))))
+
+
+def _no_zero_terms(expr: sympy.Basic) -> sympy.Basic:
+    """AᵀA + 0 is AᵀA: a zero array in a sum (sign's slope, 0 almost everywhere) is no term."""
+    def drop(e):
+        terms = [t for t in e.args if not isinstance(t, ZeroMatrix)]
+        if len(terms) == len(e.args):
+            return e
+        if not terms:
+            return ZeroMatrix(*e.shape)
+        return terms[0] if len(terms) == 1 else sympy.MatAdd(*terms)
+
+    return _bottom_up(expr, sympy.MatAdd, drop)
 
 
 def symmetric_sums(expr: sympy.Basic) -> sympy.Basic:

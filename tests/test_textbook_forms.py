@@ -380,3 +380,10 @@ def test_a_symmetric_sum_sheds_its_transpose(text, options, expected):
     """(A + Aᵀ)ᵀ is A + Aᵀ, and (xᵀ(A + Aᵀ))ᵀ is (A + Aᵀ)x: a textbook writes neither transpose."""
     d = derive(text, "x", shapes={"x": "n", "A": "n,n", "B": "n,n"}, check=True, **options)
     assert str(d.result) == expected and d.check.passed
+
+
+def test_a_zero_array_is_no_term_of_a_sum():
+    """sign's slope is 0 almost everywhere, so the Hessian of ½‖Ax − b‖² + ‖x‖₁ is AᵀA, not AᵀA + 0."""
+    d = derive("0.5*sum((A@x - b)**2) + sum(abs(x))", "x", shapes={"A": "m,n", "x": "n", "b": "m"},
+               hessian=True, check=True)
+    assert str(d.result) == "A.T*A" and d.second.result_text == "A.T @ A" and d.check.passed
