@@ -111,6 +111,8 @@ class _ResultCheck:
                            for n in derivation.wrt}
         self.dims = self._sizes()
         self.noise = 0.0
+        #: inputs drawn positive only, once signed draws found no point (log(X) of a 3×3 X needs 9 positive entries)
+        self.positive = False
         self.backprop = derivation.rule == "backprop"
         self.scalar = not self.backprop and not any(self.inputs.values()) and not any(self.wrt_shapes.values())
         self.precise = self.scalar
@@ -129,8 +131,10 @@ class _ResultCheck:
 
     def _sample(self, shape: tuple[str, ...]):
         if not shape:
-            return float(_draw(self.rng))
-        return _draw(self.rng, tuple(int(d) if d.isdigit() else self.dims[d] for d in shape))
+            value = float(_draw(self.rng))
+            return abs(value) if self.positive else value
+        value = _draw(self.rng, tuple(int(d) if d.isdigit() else self.dims[d] for d in shape))
+        return abs(value) if self.positive else value
 
     def run(self, points: int):
         compared = ("sympy.diff", "finite differences") if self.symbolic else ("finite differences",)
@@ -142,8 +146,10 @@ class _ResultCheck:
         for attempt in range(points * 20):
             if count == 0 and attempt and attempt % 10 == 0:
                 # no point yet at these sizes: some sizes make the text undefined everywhere (XXᵀ of a tall X
-                # is singular, so log det(XXᵀ) has no value), so draw the symbolic sizes again
+                # is singular, so log det(XXᵀ) has no value), so draw the symbolic sizes again; past half the
+                # attempts, draw positive inputs (where log and sqrt of every entry are defined)
                 self.dims = self._sizes()
+                self.positive = attempt >= points * 10
             values = {n: self._sample(shape) for n, shape in {**self.inputs, **self.wrt_shapes}.items()}
             if self.upstream is not None:
                 shape = self._output_shape(values)

@@ -268,3 +268,15 @@ def test_the_check_draws_other_sizes_when_the_text_is_undefined_at_the_first():
     assert d.check.passed and d.check.points > 0, d.check.failure
     tall = derive("log(det(X@X.T))", "X", shapes={"X": "5,3"}, check=True)
     assert not tall.check.passed and "no point found" in tall.check.failure
+
+
+def test_the_check_draws_positive_inputs_when_signed_ones_find_no_point():
+    """X log X of a 3×3 X needs all nine entries positive (1 draw in 512 with random signs): after half
+    its attempts the check draws positive inputs, for the first derivative and for the Hessian-vector product."""
+    from matcalc_sym import derive
+
+    first = derive("sum(X*log(X))", "X", shapes={"X": "3,3"}, check=True)
+    assert first.check.passed and first.check.points > 0, first.check.failure
+    second = derive("sum(X*log(X))", "X", shapes={"X": "m,n"}, hvp=True, check=True)
+    assert second.check.passed, second.check.failure
+    assert str(second.result) == "V/X"
