@@ -84,8 +84,7 @@ class HadamardDisplay(sympy.Expr):
     is_commutative = True
 
     def _sympystr(self, printer):
-        joiner = getattr(printer, "hadamard_joiner", " ⊙ ")  # the input-language printer writes `*`
-        return joiner.join(f"({printer._print(a)})" if _needs_parens(a) else printer._print(a) for a in self.args)
+        return " ⊙ ".join(f"({printer._print(a)})" if _needs_parens(a) else printer._print(a) for a in self.args)
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm

@@ -8,6 +8,7 @@ DAG and so one variable. The output is introduced last.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sympy
@@ -65,7 +66,7 @@ def introduce(program: Program, reserved: frozenset[str] = frozenset()) -> Inter
         output = Node("identity", (output,), shape=output.shape)
     order = topological_order(output)
     taken = set(program.variables) | set(program.names.values()) | set(reserved)
-    output_name = program.output_name or _free_name(("y", "f", "g", "out"), taken)
+    output_name = program.output_name or free_name(("y", "f", "g", "out"), taken)
     prefix = _prefix(taken | {output_name})
     symbol_of: dict[Node, sympy.Basic] = {}
     full: dict[Node, sympy.Basic] = {}
@@ -140,14 +141,15 @@ def make_symbol(name: str, shape: tuple) -> sympy.Basic:
     return sympy.MatrixSymbol(name, *matrix_shape(shape))
 
 
-def _free_name(candidates: tuple[str, ...], taken: set[str]) -> str:
+def free_name(candidates: Sequence[str], taken: set[str], stem: str = "out") -> str:
+    """The first candidate not taken, else `stem` numbered (out1, out2, …)."""
     for name in candidates:
         if name not in taken:
             return name
     index = 1
-    while f"out{index}" in taken:
+    while f"{stem}{index}" in taken:
         index += 1
-    return f"out{index}"
+    return f"{stem}{index}"
 
 
 def _prefix(taken: set[str]) -> str:

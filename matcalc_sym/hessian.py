@@ -32,6 +32,7 @@ import sympy
 from sympy.core.symbol import Str
 
 from .errors import DeriveError
+from .graph import free_name
 from .inputtext import NotWritable, input_text
 from .shapes import show_math
 from .steps import Derivation, Partial, Step
@@ -172,13 +173,7 @@ def _shortened(text: str) -> str:
 
 
 def _fresh(taken: set[str], candidates: Sequence[str]) -> str:
-    for name in candidates:
-        if name not in taken:
-            return name
-    index = 1
-    while f"{candidates[0]}{index}" in taken:
-        index += 1
-    return f"{candidates[0]}{index}"
+    return free_name(candidates, taken, stem=candidates[0])
 
 
 def _taken(first: Derivation, shapes: Mapping[str, Any] | None) -> set[str]:

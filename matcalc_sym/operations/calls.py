@@ -101,6 +101,7 @@ class ArrayCall(_Call, sympy.MatrixExpr):
     """A declared operation with an array value, of shape rows × cols (1-D results are n × 1)."""
 
     def __new__(cls, name, operands, params, rows, cols):
+        # safe: rows and cols are dimensions (SymPy symbols or whole numbers), never text
         return sympy.MatrixExpr.__new__(cls, *_arguments(name, operands, params), sympy.sympify(rows),
                                         sympy.sympify(cols))
 

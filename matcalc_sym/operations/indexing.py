@@ -42,6 +42,7 @@ class UnitVector(MatrixExpr):
     eₖᵀ, the row, when `row` (its own form, so it prints eₖᵀ rather than (eₖ)ᵀ)."""
 
     def __new__(cls, size, index, row=False):
+        # safe: `size` is a dimension (a SymPy symbol or a whole number from the shape), never text
         return MatrixExpr.__new__(cls, sympy.sympify(size), sympy.Integer(index), sympy.true if row else sympy.false)
 
     @property

@@ -38,6 +38,19 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+def _product_space(expr):
+    """What stands between two factors of `expr`: a thin space next to a matrix name of several letters
+    (\\mathrm{Wc} \\mathrm{cp} typesets as "Wccp"; LaTeX puts no space between two upright names),
+    when such a name is followed by another factor."""
+    factors = [a for a in expr.args if not a.is_number]
+    spaced = any(_long_name(a) for a in factors[:-1])
+
+    def space(before, after) -> str:
+        return r" \, " if spaced and not before.is_number and (_long_name(before) or _long_name(after)) else " "
+
+    return space
+
+
 def _long_name(expr) -> bool:
     """A matrix name of several letters (Wc, Wout), or its transpose."""
     named = expr.arg if isinstance(expr, sympy.Transpose) else expr
@@ -55,7 +68,7 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
         self._large = False
 
     def _print_MatMul(self, expr):
-        return latex_matmul(self, expr)
+        return latex_matmul(self, expr, _product_space(expr))
 
     def _print_MatAdd(self, expr):
         """I − \\frac{1}{n} 𝟙𝟙ᵀ: positive terms first, then each negative one after a binary minus."""
@@ -135,23 +148,6 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(expr)
-
-    def _print_MatMul(self, expr):
-        r"""Factors side by side, with a thin space after a factor whose name has several letters.
-
-        \mathrm{Wc} \mathrm{cp} typesets as "Wccp": LaTeX puts no space between
-        two upright names, so the product of Wc and cp would read as one name.
-        """
-        text = super()._print_MatMul(expr)
-        factors = [a for a in expr.args if not a.is_number]
-        if not any(_long_name(a) for a in factors[:-1]):
-            return text
-        printed = [self.parenthesize(a, PRECEDENCE["Mul"], False) if not isinstance(a, sympy.Mul) else self._print(a)
-                   for a in factors]
-        joined = printed[0]
-        for before, (factor, form) in zip(factors, zip(factors[1:], printed[1:])):
-            joined += (r" \, " if _long_name(before) or _long_name(factor) else " ") + form
-        return text[: len(text) - len(" ".join(printed))] + joined if text.endswith(" ".join(printed)) else text
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, sympy.Inverse):

@@ -79,18 +79,22 @@ def matmul_minus(expr) -> bool:
     return bool(first.is_Number and first.is_extended_negative)
 
 
-def latex_matmul(printer, expr) -> str:
-    """SymPy's LaTeX of a matrix product, its sign and precedence read off the leading factor."""
+def latex_matmul(printer, expr, space=lambda before, after: " ") -> str:
+    """SymPy's LaTeX of a matrix product, its sign and precedence read off the leading factor;
+    `space(before, after)` is what stands between two factors."""
     def parens(x):
         if isinstance(x, sympy.Mul) and not isinstance(x, sympy.MatMul):
             return printer._print(x)
         return printer.parenthesize(x, fast_precedence(expr), False)
 
     args = list(expr.args)
+    sign = ""
     if matmul_minus(expr):
-        args = args[1:] if args[0] == -1 else [-args[0], *args[1:]]
-        return "- " + " ".join(map(parens, args))
-    return " ".join(map(parens, args))
+        sign, args = "- ", (args[1:] if args[0] == -1 else [-args[0], *args[1:]])
+    text = parens(args[0])
+    for before, after in zip(args, args[1:]):
+        text += space(before, after) + parens(after)
+    return sign + text
 
 
 def str_matmul(printer, expr) -> str:
@@ -162,6 +166,7 @@ def negative(term) -> bool:
     from ..algebra import split
 
     coefficient, core = split(term)
+    # safe: `coefficient` is a SymPy number or expression from `split`, never text
     return core is not None and sympy.sympify(coefficient).could_extract_minus_sign()
 
 
