@@ -242,7 +242,7 @@ class Derivation:
 
     def __rich_console__(self, console, options):
         from .render.deep import IN_PROCESS_HEIGHT
-        from .render.terminal import renderables
+        from .render.terminal import drawn
         from .sandbox import in_worker
         from .treeshape import tallest
 
@@ -251,7 +251,7 @@ class Derivation:
 
             yield Text(self.to_text(width=options.max_width))
             return
-        yield from renderables(self, width=options.max_width)
+        yield from drawn(self, options)
 
     def __str__(self) -> str:
         return self.to_text()

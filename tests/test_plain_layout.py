@@ -100,3 +100,61 @@ def test_text_format_never_imports_rich():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False []"
     assert "Result" in done.stdout
+
+
+def styled_cells(renderables, width: int) -> list[list[tuple[str, object]]]:
+    """Every cell a console draws, line by line, as (character, style): what the terminal shows, whatever
+    the segments that carried it."""
+    from rich.console import Console
+    from rich.style import Style
+
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system="truecolor",
+                      legacy_windows=False)
+    lines: list[list[tuple[str, object]]] = [[]]
+    for item in renderables:
+        for segment in console.render(item, console.options):
+            style = segment.style or Style.null()
+            for number, piece in enumerate(segment.text.split("\n")):
+                if number:
+                    lines.append([])
+                lines[-1].extend((char, style) for char in piece)
+    return lines
+
+
+@pytest.mark.parametrize("width", [100, 44, 12])
+@pytest.mark.parametrize("text, wrt, shapes, options", [
+    ("w*x", "w", {}, {}),
+    ("log(sin(x**3)**2) + exp(x*y)*tanh(y)", "x,y", {}, {"check": True}),
+    ("h = tanh(W1@x); J = sum((W2@h - t)**2)", "W1,W2", {"W1": "n,n", "W2": "n,n", "x": "n", "t": "n"}, {}),
+    ("sum(softmax(z) * y)", "z", {"z": "n", "y": "n"}, {"expand": 2}),
+    ("exp(a_very_long_variable_name) + a_very_long_variable_name**2", "a_very_long_variable_name", {},
+     {"answer": "2*a_very_long_variable_name"}),
+], ids=["tiny", "checked", "network", "expanded", "wrong-answer"])
+def test_terminal_draws_the_cells_and_styles_rich_lays_out(text, wrt, shapes, options, width):
+    """The terminal draws the derivation from the plain layout (`drawn`), not rich's panels: every cell,
+    character and style (borders, titles, rule names, the bold result, the check line), is what rich's own
+    layout of the same blocks draws."""
+    from rich.console import Console
+
+    from matcalc_sym.render.terminal import drawn
+
+    derivation = derive(text, wrt, shapes=shapes, **options)
+    options_at = Console(width=width, file=io.StringIO(), force_terminal=True, legacy_windows=False).options
+    fast = drawn(derivation, options_at)
+    assert len(fast) == 1 and type(fast[0]).__name__ == "LaidOutLines"
+    assert styled_cells(fast, width) == styled_cells(renderables(derivation, width), width)
+
+
+def test_a_terminal_without_box_characters_gets_richs_layout():
+    """An ASCII-only console cannot draw ╭─╮: rich's panels substitute the box, so they draw it there."""
+    from rich.console import Console
+
+    class AsciiTerminal(io.StringIO):
+        encoding = "ascii"
+
+    buffer = AsciiTerminal()
+    Console(file=buffer, width=60, force_terminal=True, color_system=None, legacy_windows=False).print(
+        derive("w*x", "w"))
+    drawn_text = buffer.getvalue()
+    assert "╭" not in drawn_text and "╔" not in drawn_text
+    assert "+--" in drawn_text and "| Result |" not in drawn_text and "Result" in drawn_text

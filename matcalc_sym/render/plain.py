@@ -72,7 +72,9 @@ def cell_len(text: str) -> int:
     """Terminal cells `text` takes (wide characters two, combining marks none)."""
     if text.isascii():
         return len(text)
-    return sum(_char_width(c) for c in text)
+    if all(_char_width(char) == 1 for char in set(text)):  # box lines and most mathematics: no char to weigh
+        return len(text)
+    return sum(map(_char_width, text))
 
 
 def set_cell_size(text: str, width: int) -> str:
@@ -151,37 +153,81 @@ def wrap(text: str, width: int) -> list[str]:
     return out
 
 
-def para_lines(para: Para, width: int) -> list[str]:
+Runs = list  # one line as (text, style) pieces; the style a rich style string or None
+
+
+def _with(outer: str | None, inner: str | None) -> str | None:
+    """Two rich style strings as one, the inner one's attributes winning (rich's `outer + inner`)."""
+    kept = [style for style in (outer, inner) if style and style != "none"]
+    return " ".join(kept) if kept else None
+
+
+def _crop_runs(runs, width: int, style: str | None) -> Runs:
+    """A line's runs cut at `width` cells (rich crops an unwrapped line), each in `style` under its own."""
+    out: Runs = []
+    room = width
+    for text, own in runs:
+        if room <= 0:
+            break
+        size = cell_len(text)
+        if size > room:
+            text, size = set_cell_size(text, room), room
+        if text:
+            out.append((text, _with(style, own)))
+        room -= size
+    return out
+
+
+def para_runs(para: Para, width: int) -> list[Runs]:
     if para.wrap:
-        return wrap(para.plain, width)
-    return [set_cell_size(line, width) if cell_len(line) > width else line for line in para.plain.split("\n")]
+        return [[(line, para.style)] for line in wrap(para.plain, width)]
+    return [_crop_runs(line, width, para.style) for line in para.lines]
+
+
+def item_runs(item, width: int) -> list[Runs]:
+    """An item of a block, as lines of at most `width` cells, each a list of (text, style) runs."""
+    if isinstance(item, Para):
+        return para_runs(item, width)
+    if isinstance(item, Laid):
+        return [_crop_runs(runs, width, None) for runs in item.lines]
+    if isinstance(item, Box):
+        return box_runs(item, width)
+    raise TypeError(f"no plain layout for {type(item).__name__}")
+
+
+def box_runs(box: Box, width: int) -> list[Runs]:
+    """A panel as wide as `width`: the title set into the top border, the items padded inside.
+
+    As rich draws a panel: the border and title in the border style over the
+    panel's, every inside cell (padding included) in the panel's style under
+    the item's own.
+    """
+    tl, top, tr, left, right, bl, bottom, br = _DOUBLE if box.double else _ROUNDED
+    inner = width - 4
+    border = _with(box.style, box.border_style)
+    title = " " + " ".join(box.title.split("\n")) + " "
+    if cell_len(title) > inner:
+        title = set_cell_size(title, inner)
+    lines = [[(tl + top, border), (title, border), (top * (inner - cell_len(title)) + top + tr, border)]]
+    for item in box.items:
+        for runs in item_runs(item, inner):
+            used = sum(cell_len(text) for text, _ in runs)
+            inside = [(" ", box.style), *((text, _with(box.style, style)) for text, style in runs)]
+            if used < inner:
+                inside.append((" " * (inner - used), box.style))
+            lines.append([(left, border), *inside, (" ", box.style), (right, border)])
+    lines.append([(bl + bottom * (width - 2) + br, border)])
+    return lines
 
 
 def item_lines(item, width: int) -> list[str]:
     """An item of a block, as lines of at most `width` cells."""
-    if isinstance(item, Para):
-        return para_lines(item, width)
-    if isinstance(item, Laid):
-        lines = ["".join(text for text, _ in runs) for runs in item.lines]
-        return [set_cell_size(line, width) if cell_len(line) > width else line for line in lines]
-    if isinstance(item, Box):
-        return box_lines(item, width)
-    raise TypeError(f"no plain layout for {type(item).__name__}")
+    return ["".join(text for text, _ in runs) for runs in item_runs(item, width)]
 
 
-def box_lines(box: Box, width: int) -> list[str]:
-    """A panel as wide as `width`: the title set into the top border, the items padded inside."""
-    tl, top, tr, left, right, bl, bottom, br = _DOUBLE if box.double else _ROUNDED
-    inner = width - 4
-    title = " " + " ".join(box.title.split("\n")) + " "
-    if cell_len(title) > inner:
-        title = set_cell_size(title, inner)
-    lines = [tl + top + title + top * (inner - cell_len(title)) + top + tr]
-    for item in box.items:
-        for line in item_lines(item, inner):
-            lines.append(f"{left} {set_cell_size(line, inner)} {right}")
-    lines.append(bl + bottom * (width - 2) + br)
-    return lines
+def styled_lines(items, width: int) -> list[Runs]:
+    """Top-level items one after another, as styled runs (what the terminal draws, without rich's layout)."""
+    return [runs for item in items for runs in item_runs(item, width)]
 
 
 def render_plain(items, width: int) -> str:

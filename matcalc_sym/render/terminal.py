@@ -287,6 +287,24 @@ def renderables(derivation, width: int = 100):
         yield to_rich(block)
 
 
+def drawn(derivation, options):
+    """What a rich console draws for a derivation: the blocks laid out by render/plain.py, with their styles.
+
+    rich's own layout of the same blocks (`renderables`: panels, groups,
+    wrapped texts) gives the same cells, but its per-line measuring and
+    cropping cost more than deriving a small example; the plain layout is
+    exact (tests/test_plain_layout.py holds the two to the same cells and
+    styles). A console that cannot draw the box characters gets rich's
+    layout, which substitutes them.
+    """
+    from .plain import styled_lines
+
+    width = options.max_width
+    if options.ascii_only or options.legacy_windows or width < 8:
+        return list(renderables(derivation, width=width))
+    return [LaidOutLines(styled_lines(blocks(derivation, width), width))]
+
+
 def to_rich(item):
     """A block (render/plain.py) as the rich object that draws it."""
     from rich import box
@@ -379,12 +397,20 @@ class LaidOutLines:
         from rich.style import Style
 
         styles = {None: None}
+        line = Segment.line()
         for runs in self.lines:
+            pending, pending_style = [], None  # neighbouring runs of one style as one segment
             for text, style in runs:
+                if pending and style != pending_style:
+                    yield Segment("".join(pending), styles[pending_style])
+                    pending = []
                 if style not in styles:
                     styles[style] = Style.parse(style)
-                yield Segment(text, styles[style])
-            yield Segment.line()
+                pending.append(text)
+                pending_style = style
+            if pending:
+                yield Segment("".join(pending), styles[pending_style])
+            yield line
 
 
 def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) -> Laid:
