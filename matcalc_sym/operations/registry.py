@@ -99,6 +99,7 @@ def register(op: Operation) -> Operation:
     REGISTRY[op.name] = op
     for klass in op.classes:
         _BY_CLASS[klass] = op
+    _BY_TYPE.clear()
     return op
 
 
@@ -109,15 +110,34 @@ def operation(name: str, table=None) -> Operation | None:
     return own if own is not None else REGISTRY.get(name)
 
 
+#: what `of` found for each type of expression (`_CALL`: look at the call's own declaration)
+_BY_TYPE: dict[type, object] = {}
+_CALL, _UNSEEN = object(), object()
+
+
 def of(expr) -> Operation | None:
     """The declaration of the operation `expr` is an application of, if any (by its class, or a
-    call's name)."""
-    from .calls import ArrayCall, ScalarCall
+    call's name).
 
-    if isinstance(expr, (ArrayCall, ScalarCall)):
+    Asked of every node by every printer and evaluator, so each type's answer
+    is looked up along its MRO once.
+    """
+    kind = type(expr)
+    found = _BY_TYPE.get(kind, _UNSEEN)
+    if found is _UNSEEN:
+        found = _BY_TYPE[kind] = _of_type(kind)
+    if found is _CALL:
         own = getattr(expr, "declaration", None)  # a rules file's array function: its class carries it
         return own if own is not None else REGISTRY.get(expr.name)
-    for klass in type(expr).__mro__:
+    return found
+
+
+def _of_type(kind: type):
+    from .calls import ArrayCall, ScalarCall
+
+    if issubclass(kind, (ArrayCall, ScalarCall)):
+        return _CALL
+    for klass in kind.__mro__:
         op = _BY_CLASS.get(klass)
         if op is not None:
             return op

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import sympy
 from sympy.printing.latex import LatexPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence_traditional
 
 from .printable import PrintsEachOnce, is_large, latex_matmul, misread, negated, negative
 from .terminal import COMPACT_STEPS, TITLES, groups
@@ -57,6 +57,10 @@ def _long_name(expr) -> bool:
     return isinstance(named, sympy.MatrixSymbol) and len(re.sub(r"\d+$", "", named.name)) > 1
 
 
+#: what SymPy's LaTeX printer looks for inside every factor and term (brackets around them)
+_CONTAINERS = (sympy.Mod, sympy.Integral, sympy.Product, sympy.Sum)
+
+
 class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     """LaTeX in the paper's notation; `array_ndim` maps a name to 1 (vector) or 2 (matrix)."""
 
@@ -66,6 +70,58 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
         self._large = False
+        self._no_containers = False  # whether the expression printing holds no Mod, Integral, Sum or Product
+        self._doprinted: dict = {}
+        self._holds: dict = {}  # id → (subexpression, whether a Mod, Integral, Sum or Product is in it)
+
+    def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
+        """SymPy's rule, without asking each factor whether it holds a Mod, an Integral, a Sum or a Product.
+
+        SymPy walks every factor of every product (and every term of every
+        sum) for those classes, a walk of the whole subtree each time: a
+        third of the LaTeX time of a derivation with thousands of steps.
+        `doprint` asks the whole expression once; where none is in it, the
+        answer is the same without the walks.
+        """
+        if not self._no_containers:
+            return super()._needs_mul_brackets(expr, first=first, last=last)
+        if expr.is_Mul:
+            if not first and expr.could_extract_minus_sign():
+                return True
+        elif precedence_traditional(expr) < PRECEDENCE["Mul"] or expr.is_Relational:
+            return True
+        return bool(expr.is_Piecewise)
+
+    def _holds_container(self, expr: sympy.Basic) -> bool:
+        """`expr.has(*_CONTAINERS)`, each subexpression object looked at once for the whole derivation.
+
+        The steps share their subtrees (each substitution holds the last), so
+        walking every printed expression again was quadratic in a long
+        derivation. Known by identity (the shared subtrees are the same
+        objects; comparing equal trees is itself a walk), holding each object
+        so its id is not reused. Iterative: an expression may be nested
+        deeper than Python's recursion limit.
+        """
+        known = self._holds
+        if id(expr) in known:
+            return known[id(expr)][1]
+        pending = [(expr, False)]
+        while pending:
+            node, children_known = pending.pop()
+            if id(node) in known:
+                continue
+            if children_known:
+                known[id(node)] = (node, isinstance(node, _CONTAINERS) or any(known[id(a)][1] for a in node.args))
+            else:
+                pending.append((node, True))
+                pending.extend((arg, False) for arg in node.args if id(arg) not in known)
+        return known[id(expr)][1]
+
+    def _needs_add_brackets(self, expr) -> bool:
+        """SymPy's rule, without the walk for a Mod where `doprint` found none (see `_needs_mul_brackets`)."""
+        if not self._no_containers:
+            return super()._needs_add_brackets(expr)
+        return bool(expr.is_Relational or expr.is_Add)
 
     def _print_MatMul(self, expr):
         return latex_matmul(self, expr, _product_space(expr))
@@ -84,14 +140,22 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
 
     def doprint(self, expr) -> str:
         """A large expression prints in the order it was built: sorting its sums cost a third of the time."""
+        remembered = isinstance(expr, sympy.Basic)
+        printed = self._doprinted.get(expr) if remembered else None
+        if printed is not None:  # the steps repeat their expressions (a step's result is the next one's term)
+            return printed
         self._large = is_large(expr)
+        self._no_containers = isinstance(expr, sympy.Basic) and not self._holds_container(expr)
         order = self._settings["order"]
         if self._large:
             self._settings["order"] = "none"
         try:
-            return super().doprint(expr)
+            printed = super().doprint(expr)
+            if remembered:
+                self._doprinted[expr] = printed
+            return printed
         finally:
-            self._large = False
+            self._large = self._no_containers = False
             self._settings["order"] = order
 
     def _memo_key(self, expr):
@@ -373,7 +437,7 @@ def step_line(step, printer: MatcalcLatexPrinter, budget: float | None = None) -
     rows: list[str] = []
     for part in parts[1:]:
         pieces = break_math(part, budget)
-        if rows and len(pieces) == 1 and width(rows[-1].split("&=")[-1] + " = " + pieces[0]) <= budget:
+        if rows and len(pieces) == 1 and width(rows[-1].split("&=")[-1] + " = " + pieces[0], limit=budget) <= budget:
             rows[-1] += " = " + pieces[0]
             continue
         rows.append(("&= " if rows else parts[0] + " &= ") + pieces[0])
@@ -399,7 +463,7 @@ def _display(lhs: str, rhs: str) -> str:
     """The expression under the title: inline when it fits the page, else broken in a display."""
     from .linebreak import width
 
-    if width(lhs) + width(rhs) + 3 <= INLINE_WIDTH:
+    if width(lhs) + width(rhs, limit=INLINE_WIDTH) + 3 <= INLINE_WIDTH:
         return rf"$\displaystyle {lhs} = {rhs}$\\"
     return r"\begin{equation*}" + broken(lhs, rhs, LINE_WIDTH - width(lhs) - 8) + r"\end{equation*}"
 

@@ -12,6 +12,10 @@ as printed (a fraction is as wide as its wider part, sub- and superscripts are s
 
 from __future__ import annotations
 
+import re
+from collections import deque
+from functools import lru_cache
+
 #: commands whose single argument is printed as it is (its width is the argument's)
 _WRAPPERS = ("\\mathrm", "\\mathbf", "\\operatorname", "\\text", "\\bm", "\\mathbb", "\\boldsymbol",
              "\\mathit", "\\mathsf", "\\boxed")
@@ -20,27 +24,29 @@ _OPERATORS = ("+", "-", "\\odot", "\\cdot", "\\otimes", "\\times")
 MAX_PIECES = 40
 
 
+_BRACES = re.compile(r"\\[{}]|[{}]")
+
+
 def _brace_end(s: str, i: int) -> int:
-    """The index after the group that opens with the `{` at `i`."""
+    """The index after the group that opens with the `{` at `i` (escaped braces `\\{` do not count)."""
     depth = 0
-    for j in range(i, len(s)):
-        if s[j] == "\\":
-            continue
-        if s[j] == "{" and (j == 0 or s[j - 1] != "\\"):
+    for match in _BRACES.finditer(s, i):
+        brace = match.group()
+        if brace == "{":
             depth += 1
-        elif s[j] == "}" and s[j - 1] != "\\":
+        elif brace == "}":
             depth -= 1
             if depth == 0:
-                return j + 1
+                return match.end()
     return len(s)
+
+
+_CONTROL = re.compile(r"\\(?:[^\W\d_]+|.)?", re.S)
 
 
 def _command_at(s: str, i: int) -> str:
     """The control word (or symbol) that starts at the backslash at `i`."""
-    j = i + 1
-    while j < len(s) and s[j].isalpha():
-        j += 1
-    return s[i:max(j, i + 2)]
+    return _CONTROL.match(s, i).group()
 
 
 def _delimiter_end(s: str, i: int) -> int:
@@ -52,102 +58,187 @@ def _delimiter_end(s: str, i: int) -> int:
     return i + 1
 
 
+_LEFT_RIGHT_OR_BRACE = re.compile(r"\\left(?![^\W\d_])|\\right(?![^\W\d_])|\{")
+
+
 def _right_match(s: str, i: int) -> int:
     """The index of the `\\right` matching the `\\left` at `i`."""
     depth = 0
-    j = i
-    while j < len(s):
-        if s.startswith("\\left", j) and not s[j + 5:j + 6].isalpha():
+    found = _LEFT_RIGHT_OR_BRACE.search(s, i)
+    while found is not None:
+        mark, j = found.group(), found.start()
+        if mark == "{":
+            j = _brace_end(s, j)
+        elif mark == "\\left":
             depth += 1
             j += 5
-        elif s.startswith("\\right", j) and not s[j + 6:j + 7].isalpha():
+        else:
             depth -= 1
             if depth == 0:
                 return j
             j += 6
-        elif s[j] == "{":
-            j = _brace_end(s, j)
-        else:
-            j += 1
+        found = _LEFT_RIGHT_OR_BRACE.search(s, j)
     return len(s)
 
 
+_WORD_STOP = re.compile(r"[\\{ ]")
+
+
 def words(s: str) -> list[str]:
-    """`s` split at the spaces that are at the top level (outside braces and \\left … \\right)."""
-    out, start, j, depth = [], 0, 0, 0
-    while j < len(s):
-        if s[j] == "\\" and s.startswith("\\left", j) and not s[j + 5:j + 6].isalpha():
-            depth += 1
-            j += 5
-        elif s[j] == "\\" and s.startswith("\\right", j) and not s[j + 6:j + 7].isalpha():
-            depth -= 1
-            j += 6
-        elif s[j] == "\\":
-            j += len(_command_at(s, j))
-        elif s[j] == "{":
+    """`s` split at the spaces that are at the top level (outside braces and \\left … \\right).
+
+    Jumps from one backslash, brace or space to the next: the characters
+    between them cannot split a word.
+    """
+    out, start, depth = [], 0, 0
+    stop = _WORD_STOP.search(s)
+    while stop is not None:
+        j = stop.start()
+        c = s[j]
+        if c == "\\":
+            if s.startswith("\\left", j) and not s[j + 5:j + 6].isalpha():
+                depth += 1
+                j += 5
+            elif s.startswith("\\right", j) and not s[j + 6:j + 7].isalpha():
+                depth -= 1
+                j += 6
+            else:
+                j += len(_command_at(s, j))
+        elif c == "{":
             j = _brace_end(s, j)
-        elif s[j] == " " and depth == 0:
-            if j > start:
-                out.append(s[start:j])
-            start = j = j + 1
         else:
+            if depth == 0:
+                if j > start:
+                    out.append(s[start:j])
+                start = j + 1
             j += 1
+        stop = _WORD_STOP.search(s, j)
     if start < len(s):
         out.append(s[start:])
     return out
 
 
-def width(s: str) -> float:
-    """About how many characters `s` prints as, at the size of the line it is on."""
-    total, j = 0.0, 0
-    while j < len(s):
-        c = s[j]
-        if c == "\\":
-            command = _command_at(s, j)
-            j += len(command)
-            if command == "\\frac" and j < len(s) and s[j] == "{":
-                end = _brace_end(s, j)
-                second_end = _brace_end(s, end)
-                total += max(width(s[j + 1:end - 1]), width(s[end + 1:second_end - 1])) + 1
-                j = second_end
-            elif command == "\\sqrt" and j < len(s) and s[j] == "{":
-                end = _brace_end(s, j)
-                total += width(s[j + 1:end - 1]) + 1.5
-                j = end
-            elif command in _WRAPPERS and j < len(s) and s[j] == "{":
-                end = _brace_end(s, j)
-                total += width(s[j + 1:end - 1])
-                j = end
-            elif command in ("\\left", "\\right", "\\bigl", "\\bigr"):
-                continue  # the delimiter after it counts as one character
-            elif command in ("\\quad",):
-                total += 2
-            elif command in ("\\qquad",):
-                total += 4
-            elif command in ("\\odot", "\\cdot", "\\otimes", "\\times", "\\leq", "\\geq"):
-                total += 2.2
-            elif command in ("\\,", "\\;", "\\!", "\\ "):
-                total += 0.3
+#: one token: a control word or symbol, a brace, a script mark, spaces, an operator, or a run of other characters
+_TOKEN = re.compile(r"\\(?:[^\W\d_]+|.)?|[{}^_]|[ ]+|[-+=<>]|[^-\\{}^_ +=<>]+", re.S)
+_COMMAND_WIDTHS = {"\\quad": 2.0, "\\qquad": 4.0, "\\odot": 2.2, "\\cdot": 2.2, "\\otimes": 2.2, "\\times": 2.2,
+                   "\\leq": 2.2, "\\geq": 2.2, "\\,": 0.3, "\\;": 0.3, "\\!": 0.3, "\\ ": 0.3}
+_DELIMITER_SIZES = frozenset(("\\left", "\\right", "\\bigl", "\\bigr"))
+_GROUP_EXTRA = {"numerator": 1.0, "denominator": 1.0, "root": 1.5}
+_GROUP_OPENERS = {"\\frac": "numerator", "\\sqrt": "root", **{wrapper: "wrapped" for wrapper in _WRAPPERS}}
+
+
+#: texts up to this long are measured once (a derivation repeats its short factors, ∂u₅/∂u₄, in many steps)
+_REMEMBERED_LENGTH = 400
+
+
+def width(s: str, limit: float | None = None) -> float:
+    """About how many characters `s` prints as (see `_width`); short texts are remembered."""
+    if len(s) <= _REMEMBERED_LENGTH:
+        return _remembered_width(s, limit)
+    return _width(s, limit)
+
+
+def _width(s: str, limit: float | None = None) -> float:
+    """About how many characters `s` prints as, at the size of the line it is on.
+
+    One pass with a stack of open groups: measuring each group by measuring
+    its text again (as nested calls on substrings did) made the width of a
+    derivation's long lines quadratic in their nesting, most of the time of
+    its LaTeX. A fraction is as wide as its wider part plus one, a root adds
+    1.5, sub- and superscripts count 0.7 of their width; a brace group by
+    itself adds nothing.
+
+    With a `limit`, measuring stops as soon as the width is known to exceed
+    it, and what is returned is then only some number above `limit`: a
+    caller asking "does it fit?" of a line of a huge derivation need not
+    read all of it.
+    """
+    total, j, n = 0.0, 0, len(s)
+    # each open group: (kind, total outside it, the numerator's width, `held` and `scale` outside it)
+    stack: list[tuple[str, float, float, float, float]] = []
+    opens: str | None = None  # the kind of group a `{` right here opens
+    numerator = 0.0
+    # what the enclosing groups add at least, and how much of this group's width reaches the line
+    held, scale = 0.0, 1.0
+    while j < n:
+        if limit is not None and held + scale * total > limit:
+            return held + scale * total  # a lower bound: every group adds at least its contents (scaled)
+        token = _TOKEN.match(s, j)
+        piece = token.group()
+        c = piece[0]
+        if c == "{":
+            kind, opens = opens or "plain", None
+            if kind != "plain":
+                stack.append((kind, total, numerator, held, scale))
+                held += scale * total
+                scale *= 0.7 if kind == "script" else 1.0
+                total = 0.0
             else:
-                total += 1.2
+                stack.append(("plain", 0.0, 0.0, held, scale))
+            j += 1
+            continue
+        opens = None
+        if c == "}":
+            j += 1
+            if not stack:
+                continue
+            kind, outside, numerator, held, scale = stack.pop()
+            if kind == "numerator":
+                numerator = total
+                if j < n and s[j] == "{":  # the denominator opens next, measured against this
+                    opens, total = "denominator", outside
+                    continue
+                total = outside + (numerator + 1)
+            elif kind == "denominator":
+                total = outside + (max(numerator, total) + 1)
+            elif kind == "root":
+                total = outside + (total + 1.5)
+            elif kind == "wrapped":
+                total = outside + total
+            elif kind == "script":
+                total = outside + 0.7 * total
+            continue
+        if c == "\\":
+            j = token.end()
+            if piece in _GROUP_OPENERS and j < n and s[j] == "{":
+                opens = _GROUP_OPENERS[piece]
+            elif piece not in _DELIMITER_SIZES:  # after those, the delimiter counts as one character
+                total += _COMMAND_WIDTHS.get(piece, 1.2)
         elif c in "^_":
             j += 1
-            if j < len(s) and s[j] == "{":
-                end = _brace_end(s, j)
-                total += 0.7 * width(s[j + 1:end - 1])
-                j = end
-            else:
+            if j < n and s[j] == "{":
+                opens = "script"
+            else:  # one character raised, whatever it is
                 total += 0.7
                 j += 1
-        elif c in "{} ":
-            j += 1
+        elif c == " ":
+            j = token.end()
         elif c in "+-=<>":
             total += 2.2
             j += 1
-        else:
-            total += 1
-            j += 1
+        else:  # a run of plain characters, one each
+            for _ in piece:
+                total += 1
+            j = token.end()
+    while stack:  # groups left open (text cut short): closed where the text ends
+        kind, outside, numerator, _, _ = stack.pop()
+        if kind == "denominator":
+            total = max(numerator, total)
+        if kind != "plain":
+            total = outside + (0.7 if kind == "script" else 1.0) * total + _GROUP_EXTRA.get(kind, 0.0)
     return total
+
+
+_remembered_width = lru_cache(maxsize=8192)(_width)
+
+
+def _wider_or_as_wide(a: str, b: str) -> bool:
+    """width(a) >= width(b), measuring the longer text only as far as the shorter one's width."""
+    if len(a) <= len(b):
+        short = width(a)
+        return short >= width(b, limit=short)
+    short = width(b)
+    return width(a, limit=short) >= short
 
 
 def _opened(word: str) -> list[str] | None:
@@ -157,7 +248,7 @@ def _opened(word: str) -> list[str] | None:
         second_end = _brace_end(word, end)
         if second_end == len(word):
             numerator, denominator = word[6:end - 1], word[end + 1:second_end - 1]
-            if width(numerator) >= width(denominator):
+            if _wider_or_as_wide(numerator, denominator):
                 return [rf"\frac{{1}}{{{denominator}}}", "\\bigl(", *words(numerator), "\\bigr)"]
             return [*(["\\bigl(", *words(numerator), "\\bigr)"] if " " in numerator else [numerator]),
                     "\\bigl/", "\\bigl(", *words(denominator), "\\bigr)"]
@@ -185,9 +276,9 @@ def break_math(latex_text: str, budget: float) -> list[str]:
     A line that fits comes back as it is (one piece). Each later piece starts with the operator
     it was broken before (`+ …`, `- …`, `\\odot …`), or with `\\cdot` where a product was broken.
     """
-    if width(latex_text) <= budget:
+    if width(latex_text, limit=budget) <= budget:
         return [latex_text]
-    queue = words(latex_text)
+    queue = deque(words(latex_text))
     pieces: list[list[str]] = [[]]
     widths: list[list[float]] = [[]]  # each word's width, so that a piece is measured once per word
     opened = 0
@@ -196,9 +287,9 @@ def break_math(latex_text: str, budget: float) -> list[str]:
         return sum(ws) + 0.3 * max(len(ws) - 1, 0)
 
     while queue:
-        word = queue.pop(0)
+        word = queue.popleft()
         current, measured = pieces[-1], widths[-1]
-        w = width(word)
+        w = width(word, limit=budget)  # beyond the budget, how far does not matter
         if span([*measured, w]) <= budget or (current and word.startswith("\\bigr")):
             current.append(word)
             measured.append(w)
@@ -207,7 +298,7 @@ def break_math(latex_text: str, budget: float) -> list[str]:
             parts = _opened(word)
             if parts is not None:
                 opened += 1
-                queue[:0] = parts
+                queue.extendleft(reversed(parts))
                 continue
         last = max((k for k, x in enumerate(current) if x in _OPERATORS and k > 0), default=None)
         if not current:
