@@ -155,8 +155,51 @@ class PrintsEachOnce:
         key = self._memo_key(expr)
         printed = self._printed.get(key)
         if printed is None:
-            printed = self._printed[key] = super()._print(expr)
+            method = _print_method(type(self), type(expr))
+            self._print_level += 1
+            try:
+                printed = getattr(expr, self.printmethod)(self) if method is None else getattr(self, method)(expr)
+            finally:
+                self._print_level -= 1
+            self._printed[key] = printed
         return printed
+
+
+#: (printer class, expression class) → the printer's method SymPy dispatches to; None: the expression's own
+_PRINT_METHODS: dict[tuple[type, type], str | None] = {}
+
+
+def _print_method(printer: type, kind: type) -> str | None:
+    """The method `sympy.printing.Printer._print` picks for an expression of class `kind`, found once.
+
+    SymPy looks it up on every call, walking the class's MRO with a getattr
+    per class (and filtering it for functions); that choice depends only on
+    the two classes, and was a tenth of printing a long derivation.
+    """
+    found = _PRINT_METHODS.get((printer, kind), _PRINT_METHODS)
+    if found is not _PRINT_METHODS:
+        return found
+    from sympy.core.function import AppliedUndef, Function, UndefinedFunction
+
+    found = "emptyPrinter"
+    if printer.printmethod and hasattr(kind, printer.printmethod):
+        found = None
+    else:
+        classes = kind.__mro__
+        if AppliedUndef in classes:
+            classes = classes[classes.index(AppliedUndef):]
+        if UndefinedFunction in classes:
+            classes = classes[classes.index(UndefinedFunction):]
+        if Function in classes:
+            i = classes.index(Function)
+            classes = tuple(c for c in classes[:i] if c.__name__ == classes[0].__name__
+                            or c.__name__.endswith("Base")) + classes[i:]
+        for cls in classes:
+            if getattr(printer, "_print_" + cls.__name__, None) is not None:
+                found = "_print_" + cls.__name__
+                break
+    _PRINT_METHODS[(printer, kind)] = found
+    return found
 
 
 def negative(term) -> bool:
