@@ -187,3 +187,25 @@ def test_breaking_a_huge_sum_reads_each_word_about_once(counted):
     tokens = len(linebreak._TOKEN.pattern.findall(text))
     assert len(pieces) > 1000
     assert counted.reads < 1.2 * tokens
+
+
+def test_opening_factors_of_a_huge_line_reads_a_bounded_amount(monkeypatch):
+    """Each opened factor is read again; one line stops opening after MAX_OPENED_CHARS of them (the
+    gallery's widest opens about 2 000), so a 3200-node result no longer reads 40 × 200 000."""
+    opened: list[int] = []
+    original = linebreak._opened
+
+    def counting(word):
+        opened.append(len(word))
+        return original(word)
+
+    monkeypatch.setattr(linebreak, "_opened", counting)
+    text = "x"
+    for level in range(60):
+        terms = " + ".join(f"u_{{{level}{i}}}" for i in range(400))
+        text = f"\\left({terms} + {text}\\right) y_{{{level}}}"
+    assert len(text) > 250_000
+    pieces = break_math(text, 60.0)
+    assert len(pieces) > 40  # the outer sum is still broken, eight terms a row
+    assert sum(opened) <= linebreak.MAX_OPENED_CHARS + len(text)
+    assert 1 <= len(opened) < linebreak.MAX_PIECES

@@ -72,6 +72,7 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
         self._large = False
         self._no_containers = False  # whether the expression printing holds no Mod, Integral, Sum or Product
         self._doprinted: dict = {}
+        self._printed_large: dict = {}
         self._holds: dict = {}  # id → (subexpression, whether a Mod, Integral, Sum or Product is in it)
 
     def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
@@ -158,8 +159,8 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
             self._large = self._no_containers = False
             self._settings["order"] = order
 
-    def _memo_key(self, expr):
-        return expr, self._large  # large mode prints differently
+    def _memo(self) -> dict:
+        return self._printed_large if self._large else self._printed  # large mode prints differently
 
     def _print_Mul(self, expr) -> str:
         """Products and quotients of a large expression read off its factors, asking SymPy nothing.

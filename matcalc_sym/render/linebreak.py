@@ -22,6 +22,10 @@ _WRAPPERS = ("\\mathrm", "\\mathbf", "\\operatorname", "\\text", "\\bm", "\\math
 _OPERATORS = ("+", "-", "\\odot", "\\cdot", "\\otimes", "\\times")
 #: how many `\\quad`-indented continuation pieces may come from one factor before it stays whole
 MAX_PIECES = 40
+#: after opening this many characters of factors, a line opens no more: opening re-reads the factor,
+#: and a factor of a huge expression holds most of it (the gallery's widest line opens 2 000; a
+#: 3200-node derivative's result opened 40 factors of 200 000, and its layout is not read on paper)
+MAX_OPENED_CHARS = 50_000
 
 
 _BRACES = re.compile(r"\\[{}]|[{}]")
@@ -281,7 +285,7 @@ def break_math(latex_text: str, budget: float) -> list[str]:
     queue = deque(words(latex_text))
     pieces: list[list[str]] = [[]]
     widths: list[list[float]] = [[]]  # each word's width, so that a piece is measured once per word
-    opened = 0
+    opened = opened_chars = 0
 
     def span(ws: list[float]) -> float:
         return sum(ws) + 0.3 * max(len(ws) - 1, 0)
@@ -294,10 +298,11 @@ def break_math(latex_text: str, budget: float) -> list[str]:
             current.append(word)
             measured.append(w)
             continue
-        if w > budget and opened < MAX_PIECES:  # a wide factor: open it where it stands
-            parts = _opened(word)
+        if w > budget and opened < MAX_PIECES and opened_chars < MAX_OPENED_CHARS:
+            parts = _opened(word)  # a wide factor: open it where it stands
             if parts is not None:
                 opened += 1
+                opened_chars += len(word)
                 queue.extendleft(reversed(parts))
                 continue
         last = max((k for k, x in enumerate(current) if x in _OPERATORS and k > 0), default=None)

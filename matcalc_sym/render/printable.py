@@ -119,7 +119,7 @@ class PrintsEachOnce:
     terms, and a substituted derivative repeats the definitions it substitutes.
     Remembered, printing is about linear in the distinct subexpressions plus
     the length of the text. Calls with keywords print in a context (a power's
-    exponent) and are not remembered; `_memo_key` adds any printer state the
+    exponent) and are not remembered; `_memo` gives a table per printer state the
     text depends on.
     """
 
@@ -127,8 +127,10 @@ class PrintsEachOnce:
         super().__init__(settings)
         self._printed: dict = {}
 
-    def _memo_key(self, expr):
-        return expr
+    def _memo(self) -> dict:
+        """Where this printer's texts are remembered; a printer whose text depends on its state
+        keeps one table per state."""
+        return self._printed
 
     def parenthesize(self, item, level, *args, **kwargs):
         """SymPy's rule, with a matrix product's precedence read cheaply (`matmul_precedence`)."""
@@ -152,8 +154,8 @@ class PrintsEachOnce:
     def _print(self, expr, **kwargs):
         if kwargs or not isinstance(expr, sympy.Basic):
             return super()._print(expr, **kwargs)
-        key = self._memo_key(expr)
-        printed = self._printed.get(key)
+        memo = self._memo()
+        printed = memo.get(expr)
         if printed is None:
             method = _print_method(type(self), type(expr))
             self._print_level += 1
@@ -161,7 +163,7 @@ class PrintsEachOnce:
                 printed = getattr(expr, self.printmethod)(self) if method is None else getattr(self, method)(expr)
             finally:
                 self._print_level -= 1
-            self._printed[key] = printed
+            memo[expr] = printed
         return printed
 
 
