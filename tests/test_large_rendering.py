@@ -120,3 +120,39 @@ def test_the_one_line_form_writes_a_difference_as_a_difference():
     assert printer.doprint(sympy.Add(a, sympy.Mul(-1, 1, evaluate=False), evaluate=False)) == "a - 1"
     assert printer.doprint(sympy.Add(a, sympy.Mul(-1, b + 1, evaluate=False), evaluate=False)) == "a - (1 + b)"  # order "none": as built
     assert "u2 = u1 - 1 " in derive(MANY_TERMS, "x").to_text()
+
+
+def _count_sympy_products(monkeypatch) -> list:
+    from sympy.printing.latex import LatexPrinter
+
+    calls: list = []
+    original = LatexPrinter._print_Mul
+
+    def counting(self, expr):
+        calls.append(expr)
+        return original(self, expr)
+
+    monkeypatch.setattr(LatexPrinter, "_print_Mul", counting)
+    return calls
+
+
+def test_a_long_derivations_steps_read_products_off_their_factors(monkeypatch):
+    """Issue 19: with more than COMPACT_STEPS steps, SymPy's product layout (which builds and asks
+    new expressions) is never used for a step; the title and a small result keep it (150 x^{149})."""
+    from matcalc_sym.render.terminal import COMPACT_STEPS
+
+    terms = " + ".join(f"x**{k}*y*sin(x*{k})" for k in range(1, 40))
+    derivation = derive(terms, "x")
+    assert len(derivation.steps) > COMPACT_STEPS
+    calls = _count_sympy_products(monkeypatch)
+    latex = derivation.to_latex()
+    document = derivation.to_dict()
+    step_products = {id(step.rhs) for step in derivation.steps} | {id(step.formula) for step in derivation.steps}
+    assert not [expr for expr in calls if id(expr) in step_products]
+    assert r" \cdot " in document["steps"][-1]["rhs"]["latex"] or r" \cdot " in latex
+
+    short = derive("x**3*y*sin(x)", "x")
+    assert len(short.steps) <= COMPACT_STEPS
+    calls.clear()
+    short.to_latex()
+    assert calls, "a short derivation keeps SymPy's layout of products"

@@ -46,7 +46,7 @@ def step_to_dict(step, printer=None, plain: tuple | None = None) -> dict[str, An
         from .latex import printer_for
 
         printer = printer_for()
-    expression_dict = partial(expression_to_dict, printer=printer, plain=plain)
+    expression_dict = partial(expression_to_dict, printer=printer.for_steps(), plain=plain)
     inner = {"steps": [step_to_dict(s, printer, plain) for s in step.inner]} if step.inner else {}
     return {
         "kind": step.kind,

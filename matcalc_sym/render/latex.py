@@ -65,7 +65,8 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
     """LaTeX in the paper's notation; `array_ndim` maps a name to 1 (vector) or 2 (matrix)."""
 
     printmethod = "_latex"
-    _default_settings = {**LatexPrinter._default_settings, "array_ndim": {}}
+    _default_settings = {**LatexPrinter._default_settings, "array_ndim": {}, "long_derivation": False,
+                         "all_large": False}
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
@@ -73,7 +74,26 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
         self._no_containers = False  # whether the expression printing holds no Mod, Integral, Sum or Product
         self._doprinted: dict = {}
         self._printed_large: dict = {}
+        self._step_printer: MatcalcLatexPrinter | None = None
         self._holds: dict = {}  # id → (subexpression, whether a Mod, Integral, Sum or Product is in it)
+
+    def for_steps(self) -> MatcalcLatexPrinter:
+        """The printer for the steps: for a long derivation, one that reads every product off its factors.
+
+        SymPy's own layout of a product builds new expressions and asks them
+        assumptions, and a derivation with thousands of steps prints thousands
+        of products (a third of its LaTeX and JSON); there the steps print
+        as large expressions do (`2 \\cdot x`), while the title and the result
+        keep SymPy's layout (`2 x`). The two share what both print the same way.
+        """
+        if not self._settings["long_derivation"]:
+            return self
+        if self._step_printer is None:
+            steps = MatcalcLatexPrinter({"array_ndim": self._settings["array_ndim"], "order": self._settings["order"],
+                                         "long_derivation": True, "all_large": True})
+            steps._printed_large, steps._holds = self._printed_large, self._holds
+            self._step_printer = steps
+        return self._step_printer
 
     def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
         """SymPy's rule, without asking each factor whether it holds a Mod, an Integral, a Sum or a Product.
@@ -145,7 +165,7 @@ class MatcalcLatexPrinter(PrintsEachOnce, LatexPrinter):
         printed = self._doprinted.get(expr) if remembered else None
         if printed is not None:  # the steps repeat their expressions (a step's result is the next one's term)
             return printed
-        self._large = is_large(expr)
+        self._large = self._settings["all_large"] or is_large(expr)
         self._no_containers = isinstance(expr, sympy.Basic) and not self._holds_container(expr)
         order = self._settings["order"]
         if self._large:
@@ -285,6 +305,7 @@ def printer_for(derivation=None, ndim: Mapping[str, int] | None = None) -> Matca
     settings = {"array_ndim": dims}
     if derivation is not None and len(derivation.steps) > COMPACT_STEPS:
         settings["order"] = "none"
+        settings["long_derivation"] = True
     return MatcalcLatexPrinter(settings)
 
 
@@ -409,6 +430,7 @@ def _note_rows(note: str) -> list[str]:
 
 
 def step_parts(step, printer: MatcalcLatexPrinter) -> list[str]:
+    printer = printer.for_steps()
     parts = [printer.doprint(step.lhs)]
     if step.formula is not None:
         parts.append(printer.doprint(step.formula))
@@ -421,6 +443,7 @@ def block_budget(steps, printer: MatcalcLatexPrinter) -> float:
     widest left side and the widest note of the block decide it."""
     from .linebreak import width
 
+    printer = printer.for_steps()
     lhs = max((width(printer.doprint(step.lhs)) for step in steps), default=0)
     note = max((min(len(step_note(step)), NOTE_WIDTH) for step in steps), default=0)
     return max(MIN_BUDGET, LINE_WIDTH - lhs - note - 6)
