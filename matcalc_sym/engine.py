@@ -190,8 +190,12 @@ class Forward:
         if self.arrays:
             self._combine_vector(out, source, target, factors, totals)
             return
-        why = (f"{out.wrt} reaches {self.name(target)} along one path, so the single-variable chain rule "
-               f"multiplies the {len(factors)} local derivative(s) along it")
+        if len(factors) == 1:
+            why = (f"{out.wrt} reaches {self.name(target)} in one step, so the derivative is that step's local "
+                   f"derivative")
+        else:
+            why = (f"{out.wrt} reaches {self.name(target)} along one path, so the single-variable chain rule "
+                   f"multiplies the {len(factors)} local derivatives along it")
         out.steps.append(Step("combine", self.total(target, out.wrt), totals[target],
                               "single-variable chain rule", why, formula=formula, wrt=out.wrt))
 

@@ -351,7 +351,8 @@ def blocks(derivation, width: int = 100) -> Iterator:
                 rule, room = _rule_and_room(step, width - 4)
                 items.append(_step_text(equation(step, room, align, printer), rule, width - 4))
                 if _explained(step, kind):
-                    items.append(Para.of("  " + step.explanation, "italic dim"))
+                    items.append(Para(tuple(((line, None),) for line in _reason_lines(step.explanation, width - 4)),
+                                      wrap=False, style="italic dim"))
         heading = f"{number}. {TITLES[kind]}" + (f" (by {wrt})" if wrt and kind != "introduce" else "")
         yield Box(heading, tuple(items), border_style="cyan")
     if derivation.expansion is not None:
@@ -436,9 +437,13 @@ def _compact_block(steps: list, kind: str, width: int, printer: _LinearPrinter) 
         lines.append([(_up_to_rule(first, rule, inner), None), (rule, "dim")] if rule else [(first, None)])
         lines.extend([(more, None)] for more in rest)
         if _explained(step, kind):
-            lines.extend([("  " + wrapped, "italic dim")]
-                         for wrapped in textwrap.wrap(step.explanation, inner - 2, break_on_hyphens=False))
+            lines.extend([(line, "italic dim")] for line in _reason_lines(step.explanation, inner))
     return Laid(lines)
+
+
+def _reason_lines(explanation: str, inner: int) -> list[str]:
+    """A step's reason under it, indented two spaces on every line it wraps to."""
+    return ["  " + line for line in textwrap.wrap(explanation, max(inner - 2, 8), break_on_hyphens=False)]
 
 
 def _step_text(equation_text: str, rule: str, inner: int) -> Para:
