@@ -166,6 +166,8 @@ PAGES += (
                 {"x": "n", "A": "n,n"}, answer="A@x"),
           Entry("A missing chain-rule factor: the inner function's derivative.", "sin(x**2)", None, {},
                 answer="cos(x**2)"),
+          Entry("A missing matrix factor: least squares without Aᵀ.", "sum((A@x - b)**2)", "x",
+                {"A": "m,n", "x": "n", "b": "m"}, answer="2*(A@x - b)"),
           Entry("The wrong shape: a gradient is shaped like its variable.", "sum(W@x)", "W",
                 {"W": "m,n", "x": "n"}, answer="x"),
           Entry("`*` written for `@`: element-wise where a matrix product is meant.", "sum(tanh(W@x))", "x",

@@ -87,15 +87,19 @@ class _Comparison:
 
         shapes = {name: ",".join(dims) for name, dims in problem.shapes.items()}
         try:
-            parse(self.answer, shapes)
             used = self.student.variables()
         except MatcalcError as exc:
             raise DeriveError(f"answer: {getattr(exc, 'message', exc)}") from None
         known = set(problem.variables()) | set(self.d.wrt)
         unknown = sorted(set(used) - known)
-        if unknown:
+        if unknown:  # before parsing: an unknown name would read as a scalar and fail as a shape error
             raise DeriveError(f"answer: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a variable "
-                              f"of the problem (its variables: {', '.join(sorted(known))})")
+                              f"of the problem (its variables: {', '.join(sorted(known))}); write the answer "
+                              "in those")
+        try:
+            parse(self.answer, shapes)
+        except MatcalcError as exc:
+            raise DeriveError(f"answer: {getattr(exc, 'message', exc)}") from None
 
     def _result(self, values):
         import numpy as np
@@ -122,7 +126,8 @@ class _Comparison:
             return self._verdict(False, "your answer is not a finite real number at any point tried")
         shape = _shape_of(usable[0][1], usable[0][0])
         if shape is None:
-            fixed = self._operator()  # `*` for `@` changes the shape too
+            # `*` for `@`, or a left-out matrix factor (Aᵀ of least squares), changes the shape too
+            fixed = self._operator() or self._matrix_factor()
             if fixed is not None:
                 return self._verdict(False, *fixed)
             return self._verdict(False, f"your answer has shape {np.shape(usable[0][1])} but the derivative "
@@ -131,7 +136,8 @@ class _Comparison:
             note = " (a 1-D vector: the layout's orientation is not written)" if np.ndim(usable[0][1]) == 1 \
                 and usable[0][0].size > 1 else ""
             return self._verdict(True, f"equal to the derivative at {len(usable)} random points{note}")
-        for diagnose in (self._transposed, self._factor, self._terms, self._chain_factor, self._operator):
+        for diagnose in (self._transposed, self._factor, self._terms, self._chain_factor, self._matrix_factor,
+                         self._operator):
             found = diagnose()
             if found is not None:
                 return self._verdict(False, *found)
@@ -228,6 +234,23 @@ class _Comparison:
             if self._agrees_with(missing, values):
                 return (f"your answer misses the chain-rule factor {input_text(step.rhs)} = "
                         f"{input_text(step.lhs)} (step {number}, rule '{step.rule}')", number)
+        return None
+
+    def _matrix_factor(self):
+        """A local derivative that is a matrix (A of u = A@x, Wᵀ of a layer's backward step), left out
+        of the chain: the derivative is the answer times it, on either side, transposed or not."""
+        for number, step in enumerate(self.d.steps, start=1):
+            if step.kind != "differentiate":
+                continue
+            factor = _matrix_local_factor(step.rhs)
+            if factor is None:
+                continue
+            substituted = self._substituted(factor)
+            values = [self._value_of(substituted, v) for v in self.points]
+            if self._agrees_with(lambda e, g, f: _times_matrix(g, f, e), values):
+                return (f"your answer misses the chain-rule factor {input_text(factor)}, from "
+                        f"{input_text(step.lhs)} = {input_text(step.rhs)} (step {number}, rule '{step.rule}'): "
+                        "a matrix factor multiplies the rest of the chain", number)
         return None
 
     def _operator(self):
@@ -391,6 +414,47 @@ def _local_factor(rhs):
     if isinstance(rhs, sympy.MatrixExpr) and not isinstance(rhs, Elementwise):
         return None
     return rhs
+
+
+def _matrix_local_factor(rhs):
+    """The matrix a step's local derivative multiplies the chain by: the step's own matrix (A of
+    ∂u/∂x = A), or a backward step's product without its upstream adjoint (Wᵀ of Wᵀ·∂J/∂u); None for
+    element-wise factors (`_local_factor` has those), an identity, or anything else."""
+    from .adjoint import AdjointMatrix
+    from .arrays import Diag, Elementwise
+
+    if not isinstance(rhs, sympy.MatrixExpr) or isinstance(rhs, (Elementwise, Diag, sympy.Identity)):
+        return None
+    if isinstance(rhs, sympy.MatMul):
+        kept = [f for f in rhs.args if not isinstance(f, AdjointMatrix)]
+        if len(kept) == len(rhs.args):
+            return rhs
+        if len(kept) != len(rhs.args) - 1 or not kept or any(isinstance(f, Elementwise) for f in kept):
+            return None
+        factor = kept[0] if len(kept) == 1 else sympy.MatMul(*kept)
+        return None if isinstance(factor, (sympy.Identity, sympy.Number)) else factor
+    adjoints = [s for s in sympy.preorder_traversal(rhs) if isinstance(s, AdjointMatrix)]
+    return None if adjoints else rhs
+
+
+def _times_matrix(got, factor, expected) -> bool:
+    """Whether `expected` is `got` times the matrix `factor`, on either side, `factor` transposed or not
+    (a vector answer read as a row or a column); `factor` a true matrix, not an identity."""
+    import numpy as np
+
+    if got is None or factor is None:
+        return False
+    factor = np.atleast_2d(np.asarray(factor, dtype=float))
+    if 1 in factor.shape or factor.shape[0] == factor.shape[1] and np.allclose(factor, np.eye(factor.shape[0])):
+        return False  # a vector factor makes an outer product: the answer's shape is the mistake to name
+    got = np.asarray(got, dtype=float)
+    readings = [got] if got.ndim == 2 and 1 not in got.shape else [np.reshape(got, (1, -1)), np.reshape(got, (-1, 1))]
+    for g in readings:
+        for f in (factor, factor.T):
+            for product in (g @ f if g.shape[1] == f.shape[0] else None, f @ g if f.shape[1] == g.shape[0] else None):
+                if product is not None and _aligned(product, expected):
+                    return True
+    return False
 
 
 def _mutations(node):

@@ -83,6 +83,7 @@ def test_json_carries_the_report_and_validates():
 
 @pytest.mark.parametrize(("answer", "message"), [
     ("sin(q)", "answer: q is not a variable of the problem"),
+    ("x@q", "answer: q is not a variable of the problem"),  # named before its shape is guessed
     ("__import__('os')", "answer: unknown function '__import__'"),
     ("x + 'a'", "answer: strings: not part of the input language"),
     ("x +", "answer: syntax error"),
@@ -109,6 +110,12 @@ def test_a_bad_answer_is_a_clear_error(answer, message):
     # an extra term (a path counted twice)
     ("x + x**2", "x", {}, "2*x + 2", "your answer has an extra term 1"),
     ("x@A@x", "x", QUADRATIC, "2*A.T@x + A@x", "your answer has an extra term x @ A"),
+    # a missing matrix factor of the chain (the Aᵀ of least squares), found whether or not it changes the shape
+    ("sum((A@x - b)**2)", "x", {"A": "m,n", "x": "n", "b": "m"}, "2*(A@x - b)",
+     "your answer misses the chain-rule factor A, from ∂u1/∂x = A (step 5, rule 'matrix-vector-product')"),
+    ("sum((A@x - b)**2)", "x", {"A": "n,n", "x": "n", "b": "n"}, "2*(A@x - b)",
+     "your answer misses the chain-rule factor A, from ∂u1/∂x = A"),
+    ("sum(tanh(W@x))", "x", LAYER, "1 - tanh(W@x)**2", "misses the chain-rule factor W, from ∂u1/∂x = W"),
     # the wrong shape
     ("sum(exp(W@x))", "W", LAYER, "exp(W@x)", "your answer has shape (3,) but the derivative has shape (3, 3)"),
     # `*` for `@`
