@@ -227,13 +227,13 @@ WEB_GALLERY = "../matcalc_sym/web/gallery.json"
 
 
 def web_gallery() -> str:
-    """Every entry the page can derive, with its answer to check (those needing a rules file or a second
-    derivative are left out: the server takes no rules files and derives first derivatives)."""
+    """Every entry the page can derive, with its answer to check and its second derivative (those
+    needing a rules file are left out: the server takes no rules files, which are paths on it)."""
     import json
 
     entries = [{"page": page.title, "sentence": e.sentence, "text": e.text, "wrt": e.wrt, "shapes": dict(e.shapes),
-                "answer": e.answer}
-               for page in PAGES for e in page.entries if not e.rules and not e.second]
+                "answer": e.answer, "second": e.second}
+               for page in PAGES for e in page.entries if not e.rules]
     return json.dumps(entries, ensure_ascii=False, indent=1) + "\n"
 
 

@@ -279,22 +279,26 @@ def test_gallery_examples_are_the_gallery_pages_entries(client):
     build = importlib.util.module_from_spec(spec)
     sys.modules["docs_build"] = build
     spec.loader.exec_module(build)
-    expected = [(p.title, e.sentence, e.text, e.wrt, dict(e.shapes), e.answer) for p in build.PAGES
-                for e in p.entries if not e.rules and not e.second]
-    served = [(e["page"], e["sentence"], e["text"], e["wrt"], e["shapes"], e["answer"])
+    expected = [(p.title, e.sentence, e.text, e.wrt, dict(e.shapes), e.answer, e.second) for p in build.PAGES
+                for e in p.entries if not e.rules]
+    served = [(e["page"], e["sentence"], e["text"], e["wrt"], e["shapes"], e["answer"], e["second"])
               for e in client.get("/api/examples").json()]
     assert served == expected
+    assert {e[-1] for e in served} == {None, "hessian", "hvp"}  # the second-derivative page is on the page
 
 
 def test_every_gallery_example_derives_over_http(client):
     from matcalc_sym.web.examples import GALLERY
 
+    assert any(example.second for example in GALLERY), "the second-derivative page is in the gallery"
     for example in GALLERY:
         extra = {"answer": example.answer} if example.answer is not None else {}
+        extra.update({"second": example.second} if example.second else {})
         response = post(client, text=example.text, wrt=example.wrt, shapes=example.shapes, **extra)
         assert response.status_code == 200, (example.text, response.text[:300])
         page = response.json()["page"]
         assert page["blocks"] and page["result_latex"].startswith(r"\boxed{")
+        assert (response.json().get("second") or {}).get("kind") == example.second
         if example.answer is not None:  # the gallery's "check my answer" examples come with their report
             (report,) = [r for r in page["reports"] if r["kind"] == "answer"]
             assert report["line"].startswith("answer NOT correct" if "accepted" not in example.sentence
@@ -403,3 +407,37 @@ def test_load_fifty_concurrent_requests_all_answered_correctly():
     assert report["wrong"] == []
     assert 0 < report["p50"] <= report["p95"] <= report["max"] < 120
     print(f"\nweb load: p50 {report['p50']:.2f} s, p95 {report['p95']:.2f} s, {report['throughput']:.1f} requests/s")
+
+
+@pytest.mark.parametrize(("second", "text", "wrt", "shapes", "in_result"), [
+    ("hessian", "x@A@x", "x", {"x": "n", "A": "n,n"}, r"\mathrm{A}^{T}"),
+    ("hessian", "x**2*y + sin(y)", "x,y", {}, r"\sin"),
+    ("hvp", "logdet(X)", "X", {"X": "n,n"}, r"\mathrm{V}"),
+])
+def test_a_second_derivative_over_http_is_the_librarys(client, second, text, wrt, shapes, in_result):
+    """The page asks for a Hessian or an HVP (`second`); the result, steps and check are the library's."""
+    from matcalc_sym import derive
+    from matcalc_sym.render.latex import result_math
+
+    response = post(client, text=text, wrt=wrt, shapes=shapes, second=second, check=True)
+    assert response.status_code == 200, response.text[:300]
+    document = response.json()
+    local = derive(text, wrt, shapes=shapes, **{second: True})
+    assert document["second"]["kind"] == second
+    assert document["page"]["result_latex"] == r"\boxed{" + result_math(local) + "}"
+    assert in_result in document["page"]["result_latex"]
+    assert document["page"]["blocks"][0]["kind"] == "gradient"  # stage 1, collapsed, comes first
+    assert document["check"]["passed"]
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"text": "x@A@x", "wrt": "x", "shapes": {"x": "n", "A": "n,n"}, "second": "third"}, "second",
+     "second must be one of hessian, hvp"),
+    ({"text": "x@A@x", "wrt": "x", "shapes": {"x": "n", "A": "n,n"}, "second": "hessian", "layout": "numerator"},
+     "second", "layout= is not available with hessian=True"),
+    ({"text": "sin(x)", "second": "hvp"}, "second", "--hvp is for a vector or matrix variable"),
+])
+def test_a_second_derivative_error_is_shown_under_its_control(client, body, field, message):
+    response = client.post("/api/derive", json=body)
+    assert response.status_code == 400
+    assert response.json()["field"] == field and message in response.json()["error"], response.json()

@@ -294,3 +294,28 @@ def test_the_graph_highlights_the_paths_of_the_chosen_variable(server, browser):
     Select(browser.find_element(By.CSS_SELECTOR, "select.graph-wrt")).select_by_visible_text("paths from y")
     from_y = marked()
     assert "y" in from_y and "x" not in from_y and len(from_y) > len(from_x)
+
+
+def test_a_hessian_is_one_choice_away_and_kept_in_the_url(server, browser):
+    """Choose "Hessian": the page derives the second derivative (the gradient first, collapsed into one
+    block), says so in its title, and the choice travels with the shared URL."""
+    from selenium.webdriver.support.ui import Select
+
+    from matcalc_sym import derive
+    from matcalc_sym.render.latex import result_math
+
+    By = _by()
+    ask(browser, server, "x@A@x", "x", {"x": "n", "A": "n,n"})
+    rendered_result(browser)
+    Select(browser.find_element(By.ID, "second")).select_by_value("hessian")
+    browser.execute_script("document.getElementById('derivation').textContent = '';")
+    browser.find_element(By.ID, "derive").click()
+    result = rendered_result(browser)
+    expected = derive("x@A@x", "x", shapes={"x": "n", "A": "n,n"}, hessian=True)
+    assert tex_of(result) == r"\boxed{" + result_math(expected) + "}"
+    assert browser.find_element(By.CSS_SELECTOR, "#derivation h2").text.startswith("Hessian of")
+    assert "second=hessian" in browser.current_url
+    browser.get(browser.current_url)
+    assert tex_of(rendered_result(browser)) == r"\boxed{" + result_math(expected) + "}"
+    assert browser.find_element(By.ID, "second").get_attribute("value") == "hessian"
+    assert csp_violations(browser) == []

@@ -157,7 +157,7 @@ class PrintsEachOnce:
         memo = self._memo()
         printed = memo.get(expr)
         if printed is None:
-            method = _print_method(type(self), type(expr))
+            method = print_method(type(self), type(expr))
             self._print_level += 1
             try:
                 printed = getattr(expr, self.printmethod)(self) if method is None else getattr(self, method)(expr)
@@ -171,7 +171,7 @@ class PrintsEachOnce:
 _PRINT_METHODS: dict[tuple[type, type], str | None] = {}
 
 
-def _print_method(printer: type, kind: type) -> str | None:
+def print_method(printer: type, kind: type) -> str | None:
     """The method `sympy.printing.Printer._print` picks for an expression of class `kind`, found once.
 
     SymPy looks it up on every call, walking the class's MRO with a getattr

@@ -10,7 +10,6 @@ importing rich.
 
 from __future__ import annotations
 
-import copy
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -21,7 +20,7 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
 from .plain import Box, Laid, Para, cell_len, render_plain
-from .printable import PrintsEachOnce, fast_precedence, is_large, misread, negated, negative
+from .printable import PrintsEachOnce, fast_precedence, is_large, misread, negated, negative, print_method
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -53,8 +52,18 @@ class _Printer(PrettyPrinter):
             return super()._print(expr, **kwargs)
         form = self._forms.get(expr)
         if form is None:
-            form = self._forms[expr] = super()._print(expr)
-        return copy.copy(form) if isinstance(form, stringPict) else form
+            method = print_method(type(self), type(expr))  # SymPy's choice, looked up once per class
+            self._print_level += 1
+            try:
+                form = getattr(expr, self.printmethod)(self) if method is None else getattr(self, method)(expr)
+            finally:
+                self._print_level -= 1
+            self._forms[expr] = form
+        if isinstance(form, stringPict):  # a shallow copy, as copy.copy makes it, without its protocol
+            handed = object.__new__(type(form))
+            handed.__dict__.update(form.__dict__)
+            return handed
+        return form
 
     def _print_Symbol(self, e, bold_name=False):
         if misread(e.name):  # x__2 is not x², xdot not ẋ: the name as written

@@ -22,6 +22,8 @@ class Example:
     shapes: dict = field(default_factory=dict)
     #: a wrong (or right) answer the example checks with "check my answer"
     answer: str | None = None
+    #: "hessian" or "hvp": the example is a second derivative
+    second: str | None = None
 
 
 def _load_gallery() -> tuple[Example, ...]:

@@ -50,10 +50,13 @@ def warm_up() -> None:
 
 
 def field_of(exc: BaseException, request: DeriveRequest) -> str:
-    """Which input an error belongs under: the expression, wrt, shapes or the answer."""
+    """Which input an error belongs under: the expression, wrt, shapes, the answer or the second derivative."""
     if isinstance(exc, RequestError):
         return exc.field
     message = str(exc)
+    if request.second and message.startswith(("--hessian", "--hvp", "hessian", "hvp", "layout=", "answer=",
+                                              "second derivative")):
+        return "second"  # what goes, or does not go, with a second derivative
     text = getattr(exc, "text", None)
     if text is not None:
         if text == request.text:

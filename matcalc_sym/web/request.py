@@ -20,6 +20,8 @@ MAX_FIELD = 2_000
 MAX_SHAPES = 200
 LAYOUTS = ("auto", "numerator", "denominator")
 MODES = ("auto", "forward", "reverse")
+#: the second derivatives (`derive(..., hessian=True)` / `hvp=True`); none: the first derivative
+SECONDS = ("hessian", "hvp")
 
 
 class RequestError(MatcalcError):
@@ -44,10 +46,11 @@ class DeriveRequest:
     mode: str = "auto"
     answer: str | None = None
     check: bool = False
+    second: str | None = None
 
     def kwargs(self) -> dict[str, Any]:
         return {"shapes": self.shapes, "layout": self.layout, "mode": self.mode, "answer": self.answer,
-                "check": self.check}
+                "check": self.check, **({self.second: True} if self.second else {})}
 
 
 def _string(body: dict, name: str, limit: int, required: bool = False) -> str | None:
@@ -98,10 +101,10 @@ def parse_request(body: Any) -> DeriveRequest:
     """The JSON body of `POST /api/derive`, checked; `RequestError` names the offending field."""
     if not isinstance(body, dict):
         raise RequestError("the request must be a JSON object such as {\"text\": \"sin(x**2)\"}")
-    unknown = sorted(set(body) - {"text", "wrt", "shapes", "layout", "mode", "answer", "check"})
+    unknown = sorted(set(body) - {"text", "wrt", "shapes", "layout", "mode", "answer", "check", "second"})
     if unknown:
         raise RequestError(f"unknown field {unknown[0][:40]!r}; the fields are text, wrt, shapes, layout, mode, "
-                           "answer, check")
+                           "answer, check, second")
     text = _string(body, "text", MAX_TEXT, required=True)
     wrt = _string(body, "wrt", MAX_FIELD)
     answer = _string(body, "answer", MAX_TEXT)
@@ -114,5 +117,9 @@ def parse_request(body: Any) -> DeriveRequest:
     check = body.get("check", False)
     if not isinstance(check, bool):
         raise RequestError("check must be true or false", "check")
+    second = body.get("second") or None
+    if second is not None and second not in SECONDS:
+        raise RequestError(f"second must be one of {', '.join(SECONDS)} (or absent for the first derivative)",
+                           "second")
     return DeriveRequest(text=text, wrt=wrt.strip() if wrt else None, shapes=parse_shapes(body.get("shapes")),
-                         layout=layout, mode=mode, answer=answer, check=check)
+                         layout=layout, mode=mode, answer=answer, check=check, second=second)

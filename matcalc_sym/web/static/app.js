@@ -3,7 +3,7 @@
    No inline handlers (the Content-Security-Policy forbids them): everything is bound here. */
 (function () {
   "use strict";
-  var FIELDS = ["text", "wrt", "shapes", "answer"];
+  var FIELDS = ["text", "wrt", "shapes", "answer", "second"];
   var FILES = {latex: ["steps.tex", "application/x-tex"], markdown: ["steps.md", "text/markdown"],
                json: ["steps.json", "application/json"], numpy: ["grad.py", "text/x-python"]};
   var current = null;
@@ -14,6 +14,7 @@
     if ($("wrt").value.trim()) q.wrt = $("wrt").value.trim();
     if ($("shapes").value.trim()) q.shapes = $("shapes").value.trim();
     if ($("answer").value.trim()) q.answer = $("answer").value.trim();
+    if ($("second").value) q.second = $("second").value;
     return q;
   }
 
@@ -25,6 +26,7 @@
     $("layout").value = q.layout || "auto";
     $("mode").value = q.mode || "auto";
     $("check").checked = q.check === true || q.check === "1";
+    $("second").value = q.second === "hessian" || q.second === "hvp" ? q.second : "";
   }
 
   function queryString(q) {
@@ -33,6 +35,7 @@
     if (q.layout && q.layout !== "auto") params.set("layout", q.layout);
     if (q.mode && q.mode !== "auto") params.set("mode", q.mode);
     if (q.check) params.set("check", "1");
+    if (q.second) params.set("second", q.second);
     return params.toString();
   }
 
@@ -147,11 +150,13 @@
         var button = document.createElement("button");
         button.type = "button";
         button.className = "example";
-        button.textContent = example.text + (example.wrt ? "  by " + example.wrt : "");
+        button.textContent = example.text + (example.wrt ? "  by " + example.wrt : "") +
+          (example.second ? "  (" + (example.second === "hvp" ? "Hessian-vector product" : "Hessian") + ")" : "");
         button.title = example.sentence;
         button.addEventListener("click", function () {
           var shapes = Object.keys(example.shapes).map(function (k) { return k + "=" + example.shapes[k]; });
-          fill({text: example.text, wrt: example.wrt || "", shapes: shapes.join("; "), answer: example.answer || ""});
+          fill({text: example.text, wrt: example.wrt || "", shapes: shapes.join("; "), answer: example.answer || "",
+                second: example.second || ""});
           derive();
           window.scrollTo(0, 0);
         });

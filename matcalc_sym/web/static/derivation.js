@@ -35,7 +35,8 @@
     var page = doc.page;
     container.textContent = "";
     var head = el("section", "summary");
-    var title = el("h2", null, "Derivative of ");
+    var kinds = {hessian: "Hessian of ", hvp: "Hessian-vector product of "};
+    var title = el("h2", null, doc.second ? kinds[doc.second.kind] || "Second derivative of " : "Derivative of ");
     title.appendChild(el("code", null, doc.input.split(/\s+/).join(" ")));
     title.appendChild(document.createTextNode(" by "));
     title.appendChild(math(page.wrt_latex, false));
