@@ -169,3 +169,60 @@ def test_no_note_is_a_bare_equation(text, wrt, shapes):
     introduce = [step_note(s) for s in d.steps if s.kind == "introduce"]
     assert any("shape " in n or "a scalar" in n for n in introduce)
     assert d.to_markdown().count("$$") >= 2 and isinstance(sympy.srepr(d.result), str)
+
+
+# -- a long factor inside a function's braces: rows must never end inside a group --------------------
+
+_LONG_SUM = " + ".join(f"y{i}*x" for i in range(25))
+
+
+@needs_engine
+@pytest.mark.parametrize("text", [f"sin({_LONG_SUM})", f"exp({_LONG_SUM})*log({_LONG_SUM})",
+                                  f"tanh({_LONG_SUM})**2", f"sqrt(1 + ({_LONG_SUM})**2)",
+                                  f"x**({_LONG_SUM})"], ids=["sin", "exp-log", "tanh-squared", "sqrt", "power"])
+def test_a_wide_function_argument_is_broken_where_tex_can_set_it(tmp_path, text):
+    """SymPy prints sin(u) as \\sin{\\left(u\\right)}: opening those brackets at the row ends left the
+    function's braces open across rows, and pdflatex stopped ("Missing } inserted")."""
+    d = derive(text, "x")
+    compile_latex(d.to_latex(standalone=True), tmp_path, "wide")
+
+
+def test_an_opened_function_argument_drops_its_braces_and_scripts_stay_whole():
+    inner = " + ".join(rf"x y_{{{i}}}" for i in range(30))
+    pieces = break_math(rf"\sin{{\left({inner} \right)}}", 40)
+    assert pieces[0].startswith(r"\sin\bigl(") and pieces[-1].endswith(r"\bigr)")
+    pieces = break_math(rf"e^{{\left({inner} \right)}}", 40)
+    assert pieces == [rf"e^{{\left({inner} \right)}}"]  # a superscript cannot span rows
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_every_row_break_math_returns_can_end_a_tex_row(seed):
+    """Random printer-like LaTeX, broken at random widths: no row leaves a group or a \\left open."""
+    import random
+
+    from tests.test_linebreak_cost import latex_text
+
+    rng = random.Random(seed)
+    text = " + ".join(latex_text(rng, lone_brackets=False) for _ in range(rng.randint(1, 6)))
+    for row in break_math(text, rng.choice([8.0, 20.0, 40.0])):
+        depth = 0
+        for char_index, char in enumerate(row):
+            if char in "{}" and (char_index == 0 or row[char_index - 1] != "\\"):
+                depth += 1 if char == "{" else -1
+                assert depth >= 0, row
+        assert depth == 0, row
+        assert row.count(r"\left") == row.count(r"\right"), row
+
+
+@needs_engine
+def test_a_derivation_of_a_thousand_steps_compiles(tmp_path):
+    """pdflatex holds one align* in its main memory: a block of a thousand steps exceeded it ("TeX
+    capacity exceeded"), so blocks are set ALIGN_STEPS steps at a time."""
+    from matcalc_sym.render.latex import ALIGN_STEPS
+
+    terms = " + ".join(f"sin(x*{k})*cos(y + x**{k})*exp(x/{k})" for k in range(1, 90))
+    d = derive(terms, "x")
+    assert len(d.steps) > 5 * ALIGN_STEPS
+    latex = d.to_latex(standalone=True)
+    assert latex.count(r"\begin{align*}") > len(d.steps) // ALIGN_STEPS
+    compile_latex(latex, tmp_path, "long")

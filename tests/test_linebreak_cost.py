@@ -97,8 +97,9 @@ def recursive_width(s: str) -> float:
     return total
 
 
-def latex_text(rng: random.Random, depth: int = 0) -> str:
-    """Balanced LaTeX as the printer writes it: fractions, roots, scripts, fonts, sized brackets."""
+def latex_text(rng: random.Random, depth: int = 0, lone_brackets: bool = True) -> str:
+    """Balanced braces as the printer writes them: fractions, roots, scripts, fonts, sized brackets
+    (with `lone_brackets`, also a \\left or \\right on its own, which TeX would refuse)."""
     parts = []
     for _ in range(rng.randint(1, 4)):
         choice = rng.randrange(10 if depth < 4 else 4)
@@ -107,21 +108,22 @@ def latex_text(rng: random.Random, depth: int = 0) -> str:
         elif choice == 1:
             parts.append(rng.choice(["+", "-", "=", "\\cdot", "\\odot", "\\,", "\\quad"]))
         elif choice == 2:
-            parts.append(rng.choice(["ab", "\\mathbb{1}", "\\{", "\\}", "\\left(", "\\right)", "\\bigl(", "\\bigr)"]))
+            parts.append(rng.choice(["ab", "\\mathbb{1}", "\\{", "\\}", "\\bigl(", "\\bigr)"]
+                                    + (["\\left(", "\\right)"] if lone_brackets else [])))
         elif choice == 3:
             parts.append(rng.choice(["\\mathrm{W}", "\\mathbf{x}^{T}", "e^{x}"]))
         elif choice == 4:
-            parts.append(f"\\frac{{{latex_text(rng, depth + 1)}}}{{{latex_text(rng, depth + 1)}}}")
+            parts.append(f"\\frac{{{latex_text(rng, depth + 1, lone_brackets)}}}{{{latex_text(rng, depth + 1, lone_brackets)}}}")
         elif choice == 5:
-            parts.append(f"\\sqrt{{{latex_text(rng, depth + 1)}}}")
+            parts.append(f"\\sqrt{{{latex_text(rng, depth + 1, lone_brackets)}}}")
         elif choice == 6:
-            parts.append(f"x^{{{latex_text(rng, depth + 1)}}}")
+            parts.append(f"x^{{{latex_text(rng, depth + 1, lone_brackets)}}}")
         elif choice == 7:
-            parts.append(f"u_{{{latex_text(rng, depth + 1)}}}")
+            parts.append(f"u_{{{latex_text(rng, depth + 1, lone_brackets)}}}")
         elif choice == 8:
-            parts.append(f"\\operatorname{{{latex_text(rng, depth + 1)}}}")
+            parts.append(f"\\operatorname{{{latex_text(rng, depth + 1, lone_brackets)}}}")
         else:
-            parts.append(f"\\left({latex_text(rng, depth + 1)}\\right)")
+            parts.append(f"\\left({latex_text(rng, depth + 1, lone_brackets)}\\right)")
     return " ".join(parts)
 
 

@@ -378,6 +378,9 @@ def code(value: str) -> str:
 
 #: printed characters (roughly) beyond which `lhs = formula = rhs` is split over two lines
 LONG_LINE = 70
+#: steps per align* environment: pdflatex holds a whole environment in its main memory, and a block of
+#: a thousand steps exceeded it ("TeX capacity exceeded")
+ALIGN_STEPS = 100
 #: printed characters (`linebreak.width`) a row of an align* block may take on the page (11pt, 2 cm margins)
 LINE_WIDTH = 74
 #: characters of the rule-and-shape note beyond which it continues on the next row
@@ -514,10 +517,11 @@ def body(derivation) -> str:
     for number, (kind, wrt, steps) in enumerate(groups(derivation.steps), start=1):
         by = f" (by ${printer.doprint(sympy.Symbol(wrt))}$)" if wrt and kind != "introduce" else ""
         lines.append(rf"\subsection*{{{number}. {TITLES[kind]}{by}}}")
-        lines.append(r"\begin{align*}")
         budget = block_budget(steps, printer)
-        lines.append("\\\\\n".join(step_line(step, printer, budget) for step in steps))
-        lines.append(r"\end{align*}")
+        for start in range(0, len(steps), ALIGN_STEPS):  # TeX holds one align* in memory at once
+            lines.append(r"\begin{align*}")
+            lines.append("\\\\\n".join(step_line(step, printer, budget) for step in steps[start:start + ALIGN_STEPS]))
+            lines.append(r"\end{align*}")
         lines += [text(step.explanation) + r"\par" for step in steps
                   if kind in ("combine", "gradient") and step.explanation]
     if derivation.expansion is not None:

@@ -305,7 +305,49 @@ def _opening(word: str) -> list[str] | None:
     prefix, opening = word[:start], word[start + 5:open_end].strip()
     closing, suffix = word[close + 6:close_end].strip(), word[close_end:]
     inner = word[open_end:close]
+    unclosed = _depth(prefix)
+    if unclosed:  # the brackets stand inside a group: \\sin{\\left(…\\right)}, {\\left(…\\right)}^{2}, e^{\\left(…
+        if unclosed != 1 or not prefix.endswith("{") or not suffix.startswith("}") or not _argument_group(prefix):
+            return None  # a script, a fraction or a root: rows cannot break inside it
+        prefix, suffix = prefix[:-1], suffix[1:]  # a function's argument or a bare group: its braces go
     return [prefix + "\\bigl" + opening, *words(inner), "\\bigr" + closing + suffix]
+
+
+def _depth(text: str) -> int:
+    """How many groups `text` leaves open (escaped braces do not count)."""
+    depth = 0
+    for brace in _BRACES.findall(text):
+        depth += {"{": 1, "}": -1}.get(brace, 0)
+    return depth
+
+
+def _argument_group(prefix: str) -> bool:
+    """Whether the group `prefix` ends by opening only gathers what follows: a function's argument
+    (`\\sin{`, `\\operatorname{tanh}{`) or a bare group, not a script (`^{`, `_{`) or a command's
+    own argument (`\\frac{`, `\\sqrt{`, `\\mathrm{`)."""
+    before = prefix[:-1].rstrip()
+    if not before or before.endswith(("}", " ")):
+        return True
+    if before.endswith(("^", "_")):
+        return False
+    command = re.search(r"\\([A-Za-z]+)$", before)
+    return command is not None and "\\" + command.group(1) not in _GROUP_OPENERS and command.group(1) not in (
+        "left", "right", "bigl", "bigr")
+
+
+def _balanced(piece: str) -> bool:
+    """Whether a row may end after `piece`: no group left open or closed early, no \\left without its
+    \\right (TeX stops at a row break inside either)."""
+    depth = 0
+    for brace in _BRACES.findall(piece):
+        depth += {"{": 1, "}": -1}.get(brace, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and len(_LEFT.findall(piece)) == len(_RIGHT.findall(piece))
+
+
+_LEFT = re.compile(r"\\left(?![^\W\d_])")
+_RIGHT = re.compile(r"\\right(?![^\W\d_])")
 
 
 def break_math(latex_text: str, budget: float) -> list[str]:
@@ -355,4 +397,7 @@ def break_math(latex_text: str, budget: float) -> list[str]:
             new, new_widths = ["\\cdot", word], [2.2, w]  # a product broken between two factors
         pieces.append(new)
         widths.append(new_widths)
-    return [" ".join(piece) for piece in pieces if piece]
+    rows = [" ".join(piece) for piece in pieces if piece]
+    if not all(_balanced(row) for row in rows):  # never a row TeX cannot set: then the line stays whole
+        return [latex_text]
+    return rows
