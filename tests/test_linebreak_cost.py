@@ -211,3 +211,11 @@ def test_opening_factors_of_a_huge_line_reads_a_bounded_amount(monkeypatch):
     assert len(pieces) > 40  # the outer sum is still broken, eight terms a row
     assert sum(opened) <= linebreak.MAX_OPENED_CHARS + len(text)
     assert 1 <= len(opened) < linebreak.MAX_PIECES
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**9))
+def test_counting_characters_never_overestimates_what_fits(seed):
+    """`fits` may settle a line by counting its characters; the count is never below its width."""
+    text = latex_text(random.Random(seed))
+    assert linebreak._at_most(text) >= recursive_width(text) - 1e-9

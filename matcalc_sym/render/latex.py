@@ -454,7 +454,7 @@ def block_budget(steps, printer: MatcalcLatexPrinter) -> float:
 
 def step_line(step, printer: MatcalcLatexPrinter, budget: float | None = None) -> str:
     """`lhs &= formula = rhs && \\text{rule}` for one step; a long one broken over aligned rows."""
-    from .linebreak import break_math, width
+    from .linebreak import break_math, fits
 
     parts = step_parts(step, printer)
     note = step_note(step)
@@ -464,7 +464,7 @@ def step_line(step, printer: MatcalcLatexPrinter, budget: float | None = None) -
     rows: list[str] = []
     for part in parts[1:]:
         pieces = break_math(part, budget)
-        if rows and len(pieces) == 1 and width(rows[-1].split("&=")[-1] + " = " + pieces[0], limit=budget) <= budget:
+        if rows and len(pieces) == 1 and fits(rows[-1].split("&=")[-1] + " = " + pieces[0], budget):
             rows[-1] += " = " + pieces[0]
             continue
         rows.append(("&= " if rows else parts[0] + " &= ") + pieces[0])

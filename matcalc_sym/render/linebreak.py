@@ -253,6 +253,18 @@ def _width(s: str, limit: float | None = None) -> float:
 _remembered_width = lru_cache(maxsize=8192)(_width)
 
 
+def _at_most(s: str) -> float:
+    """An upper bound of `width(s)` from character counts alone: no character prints wider than one
+    but the operators (2.2); spaces and braces print nothing, a command no more than its letters."""
+    return len(s) - s.count(" ") - s.count("{") - s.count("}") + 1.2 * sum(map(s.count, "+-=<>"))
+
+
+def fits(s: str, budget: float) -> bool:
+    """Whether `s` prints within `budget`: by counting its characters when that settles it (most lines
+    of a long derivation), else by measuring it."""
+    return _at_most(s) <= budget or width(s, limit=budget) <= budget
+
+
 def _wider_or_as_wide(a: str, b: str) -> bool:
     """width(a) >= width(b), measuring the longer text only as far as the shorter one's width."""
     if len(a) <= len(b):
@@ -356,7 +368,7 @@ def break_math(latex_text: str, budget: float) -> list[str]:
     A line that fits comes back as it is (one piece). Each later piece starts with the operator
     it was broken before (`+ …`, `- …`, `\\odot …`), or with `\\cdot` where a product was broken.
     """
-    if width(latex_text, limit=budget) <= budget:
+    if fits(latex_text, budget):
         return [latex_text]
     queue = deque(words(latex_text))
     pieces: list[list[str]] = [[]]
