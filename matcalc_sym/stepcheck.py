@@ -143,7 +143,7 @@ def _backprop_step(step, number: int, definitions: dict, rng) -> str | None:
     import numpy as np
 
     from .errors import MatcalcError
-    from .numeric import evaluate_expression
+    from .numeric import evaluate_expression, expression_at
 
     node = _backprop_node(step)
     definition = definitions[node]
@@ -166,10 +166,12 @@ def _backprop_step(step, number: int, definitions: dict, rng) -> str | None:
                 shape = np.shape(evaluate_expression(definition, values, symbols))
             weights = values.get(upstream, _draw(rng, shape) if shape else 1.0)
 
-            def loss(vals, weights=weights):
-                with np.errstate(all="ignore"):
-                    out = np.asarray(evaluate_expression(definition, vals, symbols), dtype=float)
-                return np.sum(np.asarray(weights, dtype=float).reshape(out.shape) * out)
+            definition_at = expression_at(definition, values, symbols, name)
+            upstream_weights = np.asarray(weights, dtype=float)
+
+            def loss(vals, definition_at=definition_at, weights=upstream_weights):  # only `name` moves
+                out = np.asarray(definition_at(vals[name]), dtype=float)
+                return np.sum(weights.reshape(out.shape) * out)
 
             direction = _draw(rng, np.shape(values[name])) if np.size(values[name]) > ENTRYWISE_LIMIT else None
             expected = _gradient(loss, values, name) if direction is None else _along(loss, values, name, direction)
