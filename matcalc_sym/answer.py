@@ -206,31 +206,32 @@ class _Comparison:
                 return f"your answer has an extra term {input_text(term)}", self._step_adding()
         return None
 
+    def _local_factors(self, extract):
+        """(step number, step, factor, its value at each point) for each differentiate step whose local
+        derivative `extract` finds a factor in."""
+        for number, step in enumerate(self.d.steps, start=1):
+            factor = extract(step.rhs) if step.kind == "differentiate" else None
+            if factor is not None:
+                substituted = self._substituted(factor)
+                yield number, step, factor, [self._value_of(substituted, v) for v in self.points]
+
     def _chain_factor(self):
         import numpy as np
 
-        for number, step in enumerate(self.d.steps, start=1):
-            if step.kind != "differentiate":
-                continue
-            factor = _local_factor(step.rhs)
-            if factor is None:
-                continue
-            substituted = self._substituted(factor)
-            values = [self._value_of(substituted, v) for v in self.points]
-
-            def missing(e, g, f):
-                g = np.reshape(g, e.shape) if np.size(g) == e.size else None
-                if g is None or f is None:
-                    return False
-                f = np.asarray(f, dtype=float)
-                for candidate in (f, np.reshape(f, (1, -1)) if f.ndim == 2 and f.shape[1] == 1 else f):
-                    try:
-                        if np.allclose(g * candidate, e, rtol=TOLERANCE, atol=TOLERANCE):
-                            return not np.allclose(candidate, 1.0)
-                    except ValueError:
-                        continue
+        def missing(e, g, f):
+            g = np.reshape(g, e.shape) if np.size(g) == e.size else None
+            if g is None or f is None:
                 return False
+            f = np.asarray(f, dtype=float)
+            for candidate in (f, np.reshape(f, (1, -1)) if f.ndim == 2 and f.shape[1] == 1 else f):
+                try:
+                    if np.allclose(g * candidate, e, rtol=TOLERANCE, atol=TOLERANCE):
+                        return not np.allclose(candidate, 1.0)
+                except ValueError:
+                    continue
+            return False
 
+        for number, step, _, values in self._local_factors(_local_factor):
             if self._agrees_with(missing, values):
                 return (f"your answer misses the chain-rule factor {input_text(step.rhs)} = "
                         f"{input_text(step.lhs)} (step {number}, rule '{step.rule}')", number)
@@ -239,14 +240,7 @@ class _Comparison:
     def _matrix_factor(self):
         """A local derivative that is a matrix (A of u = A@x, Wᵀ of a layer's backward step), left out
         of the chain: the derivative is the answer times it, on either side, transposed or not."""
-        for number, step in enumerate(self.d.steps, start=1):
-            if step.kind != "differentiate":
-                continue
-            factor = _matrix_local_factor(step.rhs)
-            if factor is None:
-                continue
-            substituted = self._substituted(factor)
-            values = [self._value_of(substituted, v) for v in self.points]
+        for number, step, factor, values in self._local_factors(_matrix_local_factor):
             if self._agrees_with(lambda e, g, f: _times_matrix(g, f, e), values):
                 return (f"your answer misses the chain-rule factor {input_text(factor)}, from "
                         f"{input_text(step.lhs)} = {input_text(step.rhs)} (step {number}, rule '{step.rule}'): "

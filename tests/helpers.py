@@ -176,3 +176,19 @@ def load_exported(code: str) -> dict:
     namespace: dict = {}
     exec(compile(code, "exported.py", "exec"), namespace)
     return namespace
+
+
+def randexpr():
+    """benchmarks/randexpr.py, the benchmarks' seeded random expressions, loaded from its file
+    (`benchmarks` is no installed package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "randexpr.py"
+    spec = importlib.util.spec_from_file_location("randexpr", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["randexpr"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import sympy
+from helpers import randexpr as load_randexpr
 
 from matcalc_sym.simplify import tree_size
-
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "randexpr.py"
 
 
 @pytest.fixture(scope="module")
 def randexpr():
-    spec = importlib.util.spec_from_file_location("randexpr", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["randexpr"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_randexpr()
 
 
 @pytest.mark.parametrize("nodes", [1, 2, 3, 7, 50, 400, 3200])

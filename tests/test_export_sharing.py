@@ -9,28 +9,20 @@ values to the package's own evaluation and to the tree-printed module of the sam
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import randexpr
 
 from matcalc_sym import derive
 from matcalc_sym.render import numpy as export
 from matcalc_sym.render.terminal import COMPACT_STEPS
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "randexpr.py"
-
 
 @pytest.fixture(scope="module")
 def long_derivation():
-    spec = importlib.util.spec_from_file_location("randexpr", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["randexpr"] = module
-    spec.loader.exec_module(module)
-    derivation = derive(module.random_tree(400, seed=3).text(), "x")
+    derivation = derive(randexpr().random_tree(400, seed=3).text(), "x")
     assert len(derivation.steps) > COMPACT_STEPS
     return derivation
 
