@@ -255,8 +255,10 @@ _remembered_width = lru_cache(maxsize=8192)(_width)
 
 def _at_most(s: str) -> float:
     """An upper bound of `width(s)` from character counts alone: no character prints wider than one
-    but the operators (2.2); spaces and braces print nothing, a command no more than its letters."""
-    return len(s) - s.count(" ") - s.count("{") - s.count("}") + 1.2 * sum(map(s.count, "+-=<>"))
+    but the operators (2.2); spaces and group braces print nothing, a command no more than its
+    characters (an escaped brace, \\{, is a command)."""
+    groups = s.count("{") - s.count("\\{") + s.count("}") - s.count("\\}")  # \\{ and \\} print
+    return len(s) - s.count(" ") - groups + 1.2 * sum(map(s.count, "+-=<>"))
 
 
 def fits(s: str, budget: float) -> bool:
