@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sympy
 from sympy.core.symbol import Str
+from sympy.core.sympify import _sympify as as_sympy  # strict: SymPy values and numbers, never text
 
 _NONE = Str("None")
 
@@ -101,9 +102,8 @@ class ArrayCall(_Call, sympy.MatrixExpr):
     """A declared operation with an array value, of shape rows × cols (1-D results are n × 1)."""
 
     def __new__(cls, name, operands, params, rows, cols):
-        # safe: rows and cols are dimensions (SymPy symbols or whole numbers), never text
-        return sympy.MatrixExpr.__new__(cls, *_arguments(name, operands, params), sympy.sympify(rows),
-                                        sympy.sympify(cols))
+        # rows and cols are dimensions (SymPy symbols or whole numbers); the strict conversion refuses text
+        return sympy.MatrixExpr.__new__(cls, *_arguments(name, operands, params), as_sympy(rows), as_sympy(cols))
 
     @property
     def shape(self):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sympy
 from sympy import MatrixExpr
+from sympy.core.sympify import _sympify as as_sympy  # strict: SymPy values and numbers, never text
 
 from ..errors import ShapeError
 from .registry import Operation, register
@@ -42,8 +43,8 @@ class UnitVector(MatrixExpr):
     eₖᵀ, the row, when `row` (its own form, so it prints eₖᵀ rather than (eₖ)ᵀ)."""
 
     def __new__(cls, size, index, row=False):
-        # safe: `size` is a dimension (a SymPy symbol or a whole number from the shape), never text
-        return MatrixExpr.__new__(cls, sympy.sympify(size), sympy.Integer(index), sympy.true if row else sympy.false)
+        # `size` is a dimension (a SymPy symbol or a whole number); the strict conversion refuses text
+        return MatrixExpr.__new__(cls, as_sympy(size), sympy.Integer(index), sympy.true if row else sympy.false)
 
     @property
     def size(self):

@@ -14,6 +14,7 @@ Two costs grow out of proportion on large derivations:
 from __future__ import annotations
 
 import sympy
+from sympy.core.sympify import _sympify as as_sympy  # strict: SymPy values and numbers, never text
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import modifier_dict as _latex_modifiers
 from sympy.printing.pretty.pretty_symbology import modifier_dict as _pretty_modifiers
@@ -206,13 +207,12 @@ def print_method(printer: type, kind: type) -> str | None:
 
 def negative(term) -> bool:
     """A matrix term whose scalar coefficient carries a minus sign (−A, −(1/n)·𝟙𝟙ᵀ)."""
-    import sympy
 
     from ..algebra import split
 
     coefficient, core = split(term)
-    # safe: `coefficient` is a SymPy number or expression from `split`, never text
-    return core is not None and sympy.sympify(coefficient).could_extract_minus_sign()
+    # `coefficient` is a SymPy number or expression from `split`; the strict conversion refuses text
+    return core is not None and as_sympy(coefficient).could_extract_minus_sign()
 
 
 def negated(term):
