@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import sympy
 from sympy.core.relational import Relational
 
+from .brackets import balanced
 from .errors import DeriveError
 
 #: SymPy function classes spelled differently in the input language
@@ -273,7 +274,7 @@ class _Writer:
             shape = (shape[0], factor.shape[1])
         if coefficient == 1:
             return text
-        wrapped = text.startswith("(") and text.endswith(")") and _balanced(text[1:-1])
+        wrapped = text.startswith("(") and text.endswith(")") and balanced(text[1:-1])
         operand = text if wrapped or _atomic(text) or " @ " not in text else f"({text})"
         if coefficient == -1:
             return f"-{operand}"
@@ -287,7 +288,7 @@ class _Writer:
 
     @staticmethod
     def _bare(text: str) -> str:
-        return text[1:-1] if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]) else text
+        return text[1:-1] if text.startswith("(") and text.endswith(")") and balanced(text[1:-1]) else text
 
     def _HadamardProduct(self, expr) -> str:
         return "*".join(self._operand(a) for a in expr.args)
@@ -365,13 +366,6 @@ def _atomic(text: str) -> bool:
     return _balanced_call(body)
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
-    for character in text:
-        depth += {"(": 1, ")": -1}.get(character, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def _balanced_call(text: str) -> bool:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import re
 
+from ..brackets import balanced
 from ..errors import ShapeError
 
 #: operands have at most two axes and there are at most three (the slots u, v, w)
@@ -104,18 +105,11 @@ def _group(text: str) -> str:
     if text in _SLOTS or (text.endswith(".T") and _group(text[:-2]) == text[:-2]):
         return text
     match = re.fullmatch(r"[a-z]+\((.*)\)", text)
-    if match and _balanced(match.group(1)):
+    if match and balanced(match.group(1)):
         return text
     return f"({text})"
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def _check_sizes(inputs: list[str], shapes: list[tuple], subscripts: str) -> None:

@@ -16,6 +16,8 @@ import re
 from collections import deque
 from functools import lru_cache
 
+from ..brackets import balanced, nesting
+
 #: commands whose single argument is printed as it is (its width is the argument's)
 _WRAPPERS = ("\\mathrm", "\\mathbf", "\\operatorname", "\\text", "\\bm", "\\mathbb", "\\boldsymbol",
              "\\mathit", "\\mathsf", "\\boxed")
@@ -319,20 +321,12 @@ def _opening(word: str) -> list[str] | None:
     prefix, opening = word[:start], word[start + 5:open_end].strip()
     closing, suffix = word[close + 6:close_end].strip(), word[close_end:]
     inner = word[open_end:close]
-    unclosed = _depth(prefix)
+    unclosed, _ = nesting(_BRACES.findall(prefix), "{", "}")
     if unclosed:  # the brackets stand inside a group: \\sin{\\left(…\\right)}, {\\left(…\\right)}^{2}, e^{\\left(…
         if unclosed != 1 or not prefix.endswith("{") or not suffix.startswith("}") or not _argument_group(prefix):
             return None  # a script, a fraction or a root: rows cannot break inside it
         prefix, suffix = prefix[:-1], suffix[1:]  # a function's argument or a bare group: its braces go
     return [prefix + "\\bigl" + opening, *words(inner), "\\bigr" + closing + suffix]
-
-
-def _depth(text: str) -> int:
-    """How many groups `text` leaves open (escaped braces do not count)."""
-    depth = 0
-    for brace in _BRACES.findall(text):
-        depth += {"{": 1, "}": -1}.get(brace, 0)
-    return depth
 
 
 def _argument_group(prefix: str) -> bool:
@@ -352,12 +346,7 @@ def _argument_group(prefix: str) -> bool:
 def _balanced(piece: str) -> bool:
     """Whether a row may end after `piece`: no group left open or closed early, no \\left without its
     \\right (TeX stops at a row break inside either)."""
-    depth = 0
-    for brace in _BRACES.findall(piece):
-        depth += {"{": 1, "}": -1}.get(brace, 0)
-        if depth < 0:
-            return False
-    return depth == 0 and len(_LEFT.findall(piece)) == len(_RIGHT.findall(piece))
+    return balanced(_BRACES.findall(piece), "{", "}") and len(_LEFT.findall(piece)) == len(_RIGHT.findall(piece))
 
 
 _LEFT = re.compile(r"\\left(?![^\W\d_])")
