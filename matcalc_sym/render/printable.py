@@ -158,14 +158,19 @@ class PrintsEachOnce:
         memo = self._memo()
         printed = memo.get(expr)
         if printed is None:
-            method = print_method(type(self), type(expr))
-            self._print_level += 1
-            try:
-                printed = getattr(expr, self.printmethod)(self) if method is None else getattr(self, method)(expr)
-            finally:
-                self._print_level -= 1
-            memo[expr] = printed
+            printed = memo[expr] = dispatched(self, expr)
         return printed
+
+
+def dispatched(printer, expr):
+    """What SymPy's `Printer._print` returns for `expr` (no keywords), its method found once per class
+    (`print_method`)."""
+    method = print_method(type(printer), type(expr))
+    printer._print_level += 1
+    try:
+        return getattr(expr, printer.printmethod)(printer) if method is None else getattr(printer, method)(expr)
+    finally:
+        printer._print_level -= 1
 
 
 #: (printer class, expression class) → the printer's method SymPy dispatches to; None: the expression's own

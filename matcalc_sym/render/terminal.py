@@ -20,7 +20,7 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
 from .plain import Box, Laid, Para, cell_len, render_plain
-from .printable import PrintsEachOnce, fast_precedence, is_large, misread, negated, negative, print_method
+from .printable import PrintsEachOnce, dispatched, fast_precedence, is_large, misread, negated, negative
 
 TITLES = {
     "introduce": "Introduce intermediate variables",
@@ -52,13 +52,7 @@ class _Printer(PrettyPrinter):
             return super()._print(expr, **kwargs)
         form = self._forms.get(expr)
         if form is None:
-            method = print_method(type(self), type(expr))  # SymPy's choice, looked up once per class
-            self._print_level += 1
-            try:
-                form = getattr(expr, self.printmethod)(self) if method is None else getattr(self, method)(expr)
-            finally:
-                self._print_level -= 1
-            self._forms[expr] = form
+            form = self._forms[expr] = dispatched(self, expr)
         if isinstance(form, stringPict):  # a shallow copy, as copy.copy makes it, without its protocol
             handed = object.__new__(type(form))
             handed.__dict__.update(form.__dict__)
